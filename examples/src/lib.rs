@@ -1,0 +1,2 @@
+//! Shared helpers for the example apps.
+#![forbid(unsafe_code)]

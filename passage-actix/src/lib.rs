@@ -1,0 +1,2 @@
+//! Passage authentication for actix (filled in by the adapters issue).
+#![forbid(unsafe_code)]

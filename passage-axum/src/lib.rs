@@ -1,0 +1,2 @@
+//! Passage authentication for axum (filled in by the adapters issue).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Passage emulator (filled in by the emulator issue).
+#![forbid(unsafe_code)]

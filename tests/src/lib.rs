@@ -1,0 +1,2 @@
+//! Test support shared by the end-to-end tests.
+#![forbid(unsafe_code)]
