@@ -1,1 +1,44 @@
+//! The framework-agnostic core of passage-rs, the Rust SDK for [Passage](https://passage.id):
+//! configuration, token extraction from requests, one JWKS-backed verifier, and one management
+//! client, shared behind a cheap-to-clone [`Passage`] handle.
+//!
+//! ```no_run
+//! use passage_core::{AuthError, Config, Passage};
+//!
+//! # async fn handler(headers: http::HeaderMap) -> Result<(), Box<dyn std::error::Error>> {
+//! let passage = Passage::new(Config::from_env()?)?;
+//! match passage.authenticate_request(&headers).await {
+//!     Ok(user_id) => println!("hello {user_id}"),
+//!     Err(error @ AuthError::KeysUnavailable(_)) => println!("503: {error}"),
+//!     Err(error) => println!("401: {error}"),
+//! }
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
+
+mod config;
+mod error;
+mod jwks;
+mod passage;
+mod token_source;
+mod user_id;
+mod verifier;
+
+pub use config::{
+    AUTH_COOKIE_NAME, AuthStrategy, Config, ConfigBuilder, ConfigError, DEFAULT_API_ORIGIN,
+    DEFAULT_AUTH_ORIGIN, JwksSettings, RetrySettings, Secret,
+};
+pub use error::{AuthError, ErrorResponse, InvalidTokenReason, KeysUnavailableReason};
+pub use passage::Passage;
+pub use token_source::{MAX_TOKEN_BYTES, TokenSource, extract_token};
+pub use user_id::UserId;
+
+/// A uniformly distributed number in [0, 1), for jitter.
+pub(crate) fn random_unit() -> f64 {
+    let mut bytes = [0u8; 8];
+    // On the (never observed) failure of the system RNG, fall back to no jitter.
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        return 0.5;
+    }
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}

@@ -1,0 +1,215 @@
+//! Authentication errors, and the one mapping from them to an HTTP answer that every adapter uses.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Why a request could not be authenticated.
+///
+/// Adapters answer [`AuthError::MissingToken`] and [`AuthError::InvalidToken`] with 401 and
+/// [`AuthError::KeysUnavailable`] with 503; [`AuthError::response`] builds that answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The request carries no token in the configured source.
+    #[error("no Passage auth token in the request")]
+    MissingToken,
+    /// A token was sent but is not valid. The reason is for logs, never for response bodies.
+    #[error("invalid Passage auth token: {0}")]
+    InvalidToken(InvalidTokenReason),
+    /// The signing keys could not be had, so no token can be checked now.
+    #[error("Passage signing keys are unavailable: {0}")]
+    KeysUnavailable(KeysUnavailableReason),
+}
+
+/// The kind of defect of an invalid token (for logs and metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InvalidTokenReason {
+    /// Not a compact JWS: wrong segment count, bad base64url, bad JSON, bad characters.
+    Malformed,
+    /// Longer than [`MAX_TOKEN_BYTES`](crate::MAX_TOKEN_BYTES).
+    TooLarge,
+    /// `alg` is not `RS256`.
+    UnsupportedAlgorithm,
+    /// The header has no usable `kid`.
+    MissingKeyId,
+    /// The `kid` is not in the JWKS (even after a refresh, when one was allowed).
+    UnknownKeyId,
+    /// The header carries `crit`, `jku`, `x5u`, `x5c` or an embedded `jwk`.
+    ForbiddenHeader,
+    /// The signature does not verify.
+    BadSignature,
+    /// `exp` is in the past.
+    Expired,
+    /// `nbf` is in the future.
+    NotYetValid,
+    /// `iat` is in the future.
+    IssuedInFuture,
+    /// `exp` is missing.
+    MissingExpiry,
+    /// `iss` is not this app's issuer.
+    WrongIssuer,
+    /// `aud` does not contain this app's ID.
+    WrongAudience,
+    /// `sub` is missing, empty or not a string.
+    MissingSubject,
+    /// A time claim has the wrong JSON type, or the claims are not a JSON object.
+    InvalidClaims,
+}
+
+impl fmt::Display for InvalidTokenReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Malformed => "malformed token",
+            Self::TooLarge => "token too large",
+            Self::UnsupportedAlgorithm => "unsupported algorithm",
+            Self::MissingKeyId => "kid missing in jwt header",
+            Self::UnknownKeyId => "kid not found in JWKS",
+            Self::ForbiddenHeader => "forbidden header parameter",
+            Self::BadSignature => "signature does not verify",
+            Self::Expired => "token expired",
+            Self::NotYetValid => "token not yet valid",
+            Self::IssuedInFuture => "token issued in the future",
+            Self::MissingExpiry => "exp missing in jwt claims",
+            Self::WrongIssuer => "wrong issuer",
+            Self::WrongAudience => "wrong audience",
+            Self::MissingSubject => "sub missing in jwt claims",
+            Self::InvalidClaims => "invalid claims",
+        })
+    }
+}
+
+/// Why the JWKS could not be had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeysUnavailableReason {
+    /// The fetch did not complete within the timeout.
+    Timeout,
+    /// Connection or protocol failure.
+    Transport,
+    /// The server answered with a non-success status (redirects included).
+    Status(u16),
+    /// The body was larger than the configured limit.
+    TooLarge,
+    /// The body is not a JWKS.
+    InvalidJwks,
+    /// The set lists more keys than allowed.
+    TooManyKeys,
+    /// The set has no key this verifier may use.
+    NoUsableKeys,
+    /// Earlier fetches failed and the next attempt is not due yet (backoff or fetch ceiling).
+    Backoff {
+        /// How long until the next attempt may be made.
+        retry_after: Duration,
+    },
+}
+
+impl fmt::Display for KeysUnavailableReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Timeout => f.write_str("JWKS fetch timed out"),
+            Self::Transport => f.write_str("JWKS fetch failed to connect"),
+            Self::Status(status) => write!(f, "JWKS endpoint answered HTTP {status}"),
+            Self::TooLarge => f.write_str("JWKS response too large"),
+            Self::InvalidJwks => f.write_str("JWKS response is not a valid key set"),
+            Self::TooManyKeys => f.write_str("JWKS lists too many keys"),
+            Self::NoUsableKeys => f.write_str("JWKS has no usable RS256 key"),
+            Self::Backoff { retry_after } => {
+                write!(f, "JWKS fetch failed recently; next try in {} ms", retry_after.as_millis())
+            }
+        }
+    }
+}
+
+/// An HTTP answer for an [`AuthError`], framework-neutral so each adapter only translates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorResponse {
+    /// 401 or 503.
+    pub status: u16,
+    /// The `WWW-Authenticate` challenge (RFC 6750) on 401.
+    pub www_authenticate: Option<&'static str>,
+    /// Seconds for `Retry-After` on 503.
+    pub retry_after: Option<u64>,
+    /// A terse JSON body that reveals nothing about why verification failed.
+    pub body: &'static str,
+}
+
+impl ErrorResponse {
+    /// The `Content-Type` of [`ErrorResponse::body`].
+    pub const CONTENT_TYPE: &'static str = "application/json";
+}
+
+impl AuthError {
+    /// The HTTP status an adapter answers with: 401, or 503 when keys are unavailable.
+    ///
+    /// ```
+    /// use passage_core::AuthError;
+    /// assert_eq!(AuthError::MissingToken.status(), 401);
+    /// ```
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::MissingToken | Self::InvalidToken(_) => 401,
+            Self::KeysUnavailable(_) => 503,
+        }
+    }
+
+    /// The whole answer: status, RFC 6750 challenge, `Retry-After` and body.
+    ///
+    /// ```
+    /// use passage_core::{AuthError, InvalidTokenReason};
+    /// let response = AuthError::InvalidToken(InvalidTokenReason::Expired).response();
+    /// assert_eq!(response.status, 401);
+    /// assert_eq!(response.www_authenticate, Some(r#"Bearer error="invalid_token""#));
+    /// assert!(!response.body.contains("expired"));
+    /// ```
+    pub fn response(&self) -> ErrorResponse {
+        match self {
+            Self::MissingToken => ErrorResponse {
+                status: 401,
+                www_authenticate: Some("Bearer"),
+                retry_after: None,
+                body: r#"{"code":"unauthorized","error":"authentication required"}"#,
+            },
+            Self::InvalidToken(_) => ErrorResponse {
+                status: 401,
+                www_authenticate: Some(r#"Bearer error="invalid_token""#),
+                retry_after: None,
+                body: r#"{"code":"invalid_token","error":"invalid or expired token"}"#,
+            },
+            Self::KeysUnavailable(reason) => {
+                let retry_after = match reason {
+                    KeysUnavailableReason::Backoff { retry_after } => {
+                        retry_after.as_secs().clamp(1, 60)
+                    }
+                    _ => 5,
+                };
+                ErrorResponse {
+                    status: 503,
+                    www_authenticate: None,
+                    retry_after: Some(retry_after),
+                    body: r#"{"code":"auth_unavailable","error":"authentication is temporarily unavailable"}"#,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses() {
+        let missing = AuthError::MissingToken.response();
+        assert_eq!((missing.status, missing.www_authenticate), (401, Some("Bearer")));
+        let unavailable = AuthError::KeysUnavailable(KeysUnavailableReason::Backoff {
+            retry_after: Duration::from_millis(200),
+        })
+        .response();
+        assert_eq!((unavailable.status, unavailable.retry_after), (503, Some(1)));
+        assert!(unavailable.www_authenticate.is_none());
+        for body in [missing.body, unavailable.body] {
+            assert!(serde_json::from_str::<serde_json::Value>(body).is_ok());
+        }
+    }
+}

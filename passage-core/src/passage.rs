@@ -1,0 +1,141 @@
+//! The [`Passage`] handle: configuration, the verifier and the management client, shared.
+
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigError};
+use crate::error::AuthError;
+use crate::token_source::{TokenSource, extract_token};
+use crate::user_id::UserId;
+use crate::verifier::Verifier;
+
+/// The `User-Agent` of every request this SDK makes.
+pub(crate) const USER_AGENT: &str = concat!("passage-rs/", env!("CARGO_PKG_VERSION"));
+
+/// The entry point: verifies auth tokens and reaches the management API.
+///
+/// Cheap to clone (an `Arc`), `Send + Sync`; build one per app and share it. Building does no
+/// network I/O: the JWKS is fetched on first use (or by [`Passage::warm_up`]).
+///
+/// ```no_run
+/// use passage_core::{Config, Passage};
+/// # async fn run(headers: http::HeaderMap) -> Result<(), Box<dyn std::error::Error>> {
+/// let passage = Passage::new(Config::builder("my-app-id").build()?)?;
+/// let user_id = passage.authenticate_request(&headers).await?;
+/// println!("signed in as {user_id}");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Passage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    http: reqwest::Client,
+    verifier: Verifier,
+}
+
+impl std::fmt::Debug for Passage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passage").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl Passage {
+    /// Builds a handle from a validated [`Config`]. No request is made.
+    ///
+    /// ```
+    /// let passage = passage_core::Passage::new(passage_core::Config::builder("app").build()?)?;
+    /// assert_eq!(passage.config().app_id(), "app");
+    /// # Ok::<(), passage_core::ConfigError>(())
+    /// ```
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(config.connect_timeout())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        let verifier = Verifier::new(&config, http.clone());
+        Ok(Self { inner: Arc::new(Inner { config, http, verifier }) })
+    }
+
+    /// Builds a handle from the `PASSAGE_*` environment variables (see [`Config::from_env`]).
+    ///
+    /// ```no_run
+    /// let passage = passage_core::Passage::from_env()?;
+    /// # Ok::<(), passage_core::ConfigError>(())
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::new(Config::from_env()?)
+    }
+
+    /// The configuration this handle was built with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Reads the token from the request by the configured [`AuthStrategy`](crate::AuthStrategy)
+    /// and verifies it; returns the user ID (the seed API's `authenticateRequest`).
+    ///
+    /// ```no_run
+    /// # async fn run(passage: passage_core::Passage, headers: http::HeaderMap) {
+    /// match passage.authenticate_request(&headers).await {
+    ///     Ok(user_id) => println!("user {user_id}"),
+    ///     Err(error) => println!("answer {}", error.status()),
+    /// }
+    /// # }
+    /// ```
+    pub async fn authenticate_request<S: TokenSource + ?Sized>(
+        &self,
+        request: &S,
+    ) -> Result<UserId, AuthError> {
+        let token = extract_token(self.inner.config.auth_strategy(), request)?;
+        self.validate_jwt(token).await
+    }
+
+    /// Verifies a token and returns its user ID (the seed API's `validAuthToken`).
+    ///
+    /// ```no_run
+    /// # async fn run(passage: passage_core::Passage, token: &str) {
+    /// if let Ok(user_id) = passage.validate_jwt(token).await {
+    ///     println!("valid token for {user_id}");
+    /// }
+    /// # }
+    /// ```
+    pub async fn validate_jwt(&self, token: &str) -> Result<UserId, AuthError> {
+        let result = self.inner.verifier.verify(token).await;
+        if let Err(error) = &result {
+            tracing::debug!(%error, "token refused");
+        }
+        result
+    }
+
+    /// Fetches the JWKS now if no fresh set is cached, so the first request does not pay for it.
+    ///
+    /// ```no_run
+    /// # async fn run(passage: passage_core::Passage) {
+    /// if let Err(error) = passage.warm_up().await {
+    ///     eprintln!("Passage keys not reachable yet: {error}");
+    /// }
+    /// # }
+    /// ```
+    pub async fn warm_up(&self) -> Result<(), AuthError> {
+        self.inner.verifier.jwks().warm_up().await.map_err(AuthError::KeysUnavailable)
+    }
+
+    /// How many JWKS fetches this handle has started (for diagnostics and tests).
+    ///
+    /// ```
+    /// let passage = passage_core::Passage::new(passage_core::Config::builder("app").build()?)?;
+    /// assert_eq!(passage.jwks_fetch_count(), 0);
+    /// # Ok::<(), passage_core::ConfigError>(())
+    /// ```
+    pub fn jwks_fetch_count(&self) -> u64 {
+        self.inner.verifier.jwks().fetch_count()
+    }
+}
