@@ -1,2 +1,43 @@
-//! Test support shared by the end-to-end tests.
+//! Test support shared by the end-to-end tests: RSA test keys that sign arbitrary tokens, and a
+//! small JWKS server whose behaviour the tests control and whose fetches they count.
 #![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod jwks_server;
+pub mod keys;
+
+pub use jwks_server::{JwksMode, JwksServer};
+pub use keys::{TestKey, b64, sign_raw, token};
+
+/// The app ID the verifier tests use.
+pub const APP_ID: &str = "testapp0123456789abcdefg";
+
+/// A modulus and private exponent of a 1024-bit RSA key (made with `openssl genrsa 1024`), hex.
+/// Too weak to be trusted; the verifier must refuse a JWKS entry carrying it.
+pub const WEAK_1024_N: &str = "00bf111dd3c289a60aa2e66fa0f11b083b8f855cceaea98a1ce17a112c352f4163df2b6f48b3e704edc93daf208acebffb004bac536362be5d9b4ebac34615a64ab996999deea3b3e0a9b7b78ba95e83d2766ea8bc966ac6abec57265b5597e48aa87146573edb9e1c625c680a426f12000a2f0c681dfc84aeed0b8b2115e8884b";
+/// The private exponent matching [`WEAK_1024_N`].
+pub const WEAK_1024_D: &str = "27fd98259b611e1cb9cdcb6d7f296e46b11a73bb5ab9678bf5f18ba89a1522f5995f48f2899cffde1931ccf6ddb6ba5df9c8dcefb32c96b596ed1a90069a3f6ca5d3b846fad071973a3a80f88452c16ca81051053b95414d2cf856e08fc5d995c20c54f2eba4d5de15056c2ebab4dce189419444cf14600b2bf87135f0b21339";
+
+use passage_core::{Config, JwksSettings, Passage};
+use std::time::Duration;
+
+/// JWKS settings for tests: short timeouts and backoff so failures and recoveries are quick.
+pub fn quick_jwks_settings() -> JwksSettings {
+    JwksSettings {
+        fetch_timeout: Duration::from_millis(800),
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+        ..JwksSettings::default()
+    }
+}
+
+/// A `Passage` for [`APP_ID`] whose auth origin is `origin`.
+pub fn passage_for(origin: &str, jwks: JwksSettings) -> Passage {
+    let config = Config::builder(APP_ID).origin(origin).jwks(jwks).build().unwrap();
+    Passage::new(config).unwrap()
+}
+
+/// The issuer the verifier expects for [`APP_ID`] at `origin`.
+pub fn issuer(origin: &str) -> String {
+    format!("{origin}/v1/apps/{APP_ID}")
+}
