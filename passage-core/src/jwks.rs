@@ -125,11 +125,12 @@ impl Jwks {
         self.fetches.load(Ordering::Relaxed)
     }
 
-    /// Whether `key` is still in the current, usable set (a rotated-out key is not).
+    /// Whether `key` is in the current set and that set is fresh (a rotated-out key is not; a
+    /// stale set sends callers through [`Jwks::key`], which refreshes it).
     pub(crate) fn is_current(&self, key: &Arc<VerifyingKey>) -> bool {
         let guard = self.current.load();
         guard.as_ref().is_some_and(|set| {
-            Instant::now() < set.usable_until
+            Instant::now() < set.fresh_until
                 && set.get(&key.kid).is_some_and(|k| Arc::ptr_eq(k, key))
         })
     }
@@ -288,13 +289,9 @@ impl Jwks {
 }
 
 fn lookup(set: &KeySet, kid: &str) -> Result<Arc<VerifyingKey>, AuthError> {
-    match set.get(kid) {
-        Some(key) => Ok(Arc::clone(key)),
-        None if set.keys.is_empty() => {
-            Err(AuthError::KeysUnavailable(KeysUnavailableReason::NoUsableKeys))
-        }
-        None => Err(AuthError::InvalidToken(InvalidTokenReason::UnknownKeyId)),
-    }
+    set.get(kid)
+        .cloned()
+        .ok_or(AuthError::InvalidToken(InvalidTokenReason::UnknownKeyId))
 }
 
 /// Exponential backoff with jitter in [50 %, 100 %] of the step.
@@ -333,9 +330,12 @@ async fn fetch_key_set(
         .await
         .map_err(|_| KeysUnavailableReason::Timeout)??;
     let keys = parse_key_set(&body, &settings, previous.as_deref())?;
+    if keys.is_empty() {
+        // No app is without a signing key: treat this like an outage (back off, keep the last
+        // good keys within max-stale) rather than as a set that verifies nothing.
+        return Err(KeysUnavailableReason::NoUsableKeys);
+    }
     let now = Instant::now();
-    // An empty set is kept only briefly: it answers "unavailable", so look again soon.
-    let ttl = if keys.is_empty() { settings.min_ttl } else { ttl };
     Ok(Arc::new(KeySet {
         keys,
         fresh_until: now + ttl,
