@@ -1,0 +1,203 @@
+//! The [`PassageUser`] and [`MaybePassageUser`] extractors, and [`RequestHeaders`], actix's
+//! header map seen as a [`TokenSource`].
+
+use actix_web::dev::Payload;
+use actix_web::http::header::HeaderMap;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use futures::future::LocalBoxFuture;
+use passage_core::{AuthError, Passage, TokenSource, UserId};
+
+use crate::error::PassageError;
+use crate::passage_from_app_data;
+
+/// actix's header map as a [`TokenSource`], so [`Passage::authenticate_request`] can read it.
+///
+/// The extractors and the middleware use it; it is public for handlers that call the core
+/// directly.
+///
+/// ```no_run
+/// use actix_web::HttpRequest;
+/// use passage_actix::RequestHeaders;
+/// use passage_core::Passage;
+///
+/// async fn handler(request: HttpRequest, passage: actix_web::web::Data<Passage>) -> String {
+///     match passage.authenticate_request(&RequestHeaders::new(request.headers())).await {
+///         Ok(user_id) => format!("hello {user_id}"),
+///         Err(error) => format!("refused: {}", error.status()),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHeaders<'h>(&'h HeaderMap);
+
+impl<'h> RequestHeaders<'h> {
+    /// Wraps a request's headers.
+    ///
+    /// ```
+    /// let headers = actix_web::http::header::HeaderMap::new();
+    /// let _source = passage_actix::RequestHeaders::new(&headers);
+    /// ```
+    pub fn new(headers: &'h HeaderMap) -> Self {
+        Self(headers)
+    }
+}
+
+impl TokenSource for RequestHeaders<'_> {
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.0.get_all(name).map(|value| value.as_bytes())
+    }
+}
+
+/// The signed-in user: extracting it requires a valid Passage auth token.
+///
+/// Without a token the request is answered 401 with `WWW-Authenticate: Bearer`; with an invalid
+/// one, 401 with `error="invalid_token"`; when the signing keys are unavailable, 503 with
+/// `Retry-After`. The [`Passage`] handle is read from app data (`web::Data<Passage>` or a plain
+/// `Passage`); without one the answer is 500. Behind [`PassageAuth`](crate::PassageAuth) the user
+/// the middleware verified is reused.
+///
+/// Use [`MaybePassageUser`] for optional authentication, not `Option<PassageUser>`: actix's
+/// `Option` extractor turns every error into `None`, so an invalid token would pass as anonymous.
+///
+/// ```no_run
+/// use passage_actix::PassageUser;
+///
+/// async fn me(user: PassageUser) -> String {
+///     format!("signed in as {}", user.user_id())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PassageUser {
+    user_id: UserId,
+    passage: Passage,
+}
+
+impl PassageUser {
+    pub(crate) fn new(user_id: UserId, passage: Passage) -> Self {
+        Self { user_id, passage }
+    }
+
+    /// The Passage user ID (the token's `sub`).
+    ///
+    /// ```no_run
+    /// async fn me(user: passage_actix::PassageUser) -> String {
+    ///     user.user_id().to_string()
+    /// }
+    /// ```
+    pub fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+
+    /// Takes the user ID out.
+    ///
+    /// ```no_run
+    /// async fn me(user: passage_actix::PassageUser) -> String {
+    ///     let id: passage_core::UserId = user.into_user_id();
+    ///     id.to_string()
+    /// }
+    /// ```
+    pub fn into_user_id(self) -> UserId {
+        self.user_id
+    }
+
+    /// The `Passage` handle that verified the token (for management calls).
+    ///
+    /// ```no_run
+    /// async fn me(user: passage_actix::PassageUser) -> String {
+    ///     user.passage().config().app_id().to_owned()
+    /// }
+    /// ```
+    pub fn passage(&self) -> &Passage {
+        &self.passage
+    }
+}
+
+/// Authenticates a request, reusing the user the middleware verified.
+async fn authenticate(request: HttpRequest) -> Result<PassageUser, PassageError> {
+    if let Some(user) = request.extensions().get::<PassageUser>() {
+        return Ok(user.clone());
+    }
+    let Some(passage) = passage_from_app_data(&request) else {
+        return Err(PassageError::not_configured());
+    };
+    let user_id = passage.authenticate_request(&RequestHeaders(request.headers())).await?;
+    Ok(PassageUser::new(user_id, passage))
+}
+
+impl FromRequest for PassageUser {
+    type Error = PassageError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(authenticate(request.clone()))
+    }
+}
+
+/// The signed-in user if the request carries a token, or anonymous if it carries none.
+///
+/// A token that is present but invalid is still refused with 401, and unavailable keys with 503:
+/// a forged token never passes as anonymous.
+///
+/// ```no_run
+/// use passage_actix::MaybePassageUser;
+///
+/// async fn home(user: MaybePassageUser) -> String {
+///     match user.user() {
+///         Some(user) => format!("hello {}", user.user_id()),
+///         None => "hello stranger".to_owned(),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct MaybePassageUser(pub Option<PassageUser>);
+
+impl MaybePassageUser {
+    /// The user, if the request was authenticated.
+    ///
+    /// ```no_run
+    /// async fn home(user: passage_actix::MaybePassageUser) -> String {
+    ///     user.user().map(|u| u.user_id().to_string()).unwrap_or_default()
+    /// }
+    /// ```
+    pub fn user(&self) -> Option<&PassageUser> {
+        self.0.as_ref()
+    }
+
+    /// The user ID, if the request was authenticated.
+    ///
+    /// ```no_run
+    /// async fn home(user: passage_actix::MaybePassageUser) -> String {
+    ///     user.user_id().map(ToString::to_string).unwrap_or_default()
+    /// }
+    /// ```
+    pub fn user_id(&self) -> Option<&UserId> {
+        self.0.as_ref().map(PassageUser::user_id)
+    }
+
+    /// Takes the user out.
+    ///
+    /// ```no_run
+    /// async fn home(user: passage_actix::MaybePassageUser) -> String {
+    ///     user.into_inner().map(|u| u.into_user_id().to_string()).unwrap_or_default()
+    /// }
+    /// ```
+    pub fn into_inner(self) -> Option<PassageUser> {
+        self.0
+    }
+}
+
+impl FromRequest for MaybePassageUser {
+    type Error = PassageError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move {
+            match authenticate(request).await {
+                Ok(user) => Ok(Self(Some(user))),
+                Err(PassageError::Auth(AuthError::MissingToken)) => Ok(Self(None)),
+                Err(error) => Err(error),
+            }
+        })
+    }
+}
