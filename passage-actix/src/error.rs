@@ -9,8 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 use passage_core::{AuthError, ErrorResponse};
 
 /// The body of the 500 answered when no [`Passage`](passage_core::Passage) handle is configured.
-const NOT_CONFIGURED_BODY: &str =
-    r#"{"code":"passage_not_configured","error":"authentication is not configured on this server"}"#;
+const NOT_CONFIGURED_BODY: &str = r#"{"code":"passage_not_configured","error":"authentication is not configured on this server"}"#;
 
 /// Why a request was refused: the answer is [`AuthError::response`] (401 or 503), or 500 when the
 /// app has no [`Passage`](passage_core::Passage) handle.
@@ -130,7 +129,10 @@ mod tests {
         let response = error.error_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(
-            response.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()),
+            response
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok()),
             Some(r#"Bearer error="invalid_token""#)
         );
     }

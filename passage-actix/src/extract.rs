@@ -120,7 +120,9 @@ async fn authenticate(request: HttpRequest) -> Result<PassageUser, PassageError>
     let Some(passage) = passage_from_app_data(&request) else {
         return Err(PassageError::not_configured());
     };
-    let user_id = passage.authenticate_request(&RequestHeaders(request.headers())).await?;
+    let user_id = passage
+        .authenticate_request(&RequestHeaders(request.headers()))
+        .await?;
     Ok(PassageUser::new(user_id, passage))
 }
 

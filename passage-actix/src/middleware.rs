@@ -49,7 +49,9 @@ impl PassageAuth {
     /// # }
     /// ```
     pub fn new(passage: Passage) -> Self {
-        Self { passage: Some(passage) }
+        Self {
+            passage: Some(passage),
+        }
     }
 
     /// A middleware using the handle in app data (`web::Data<Passage>` or `Passage`), like the
@@ -75,7 +77,10 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(PassageAuthMiddleware { service: Rc::new(service), passage: self.passage.clone() }))
+        ready(Ok(PassageAuthMiddleware {
+            service: Rc::new(service),
+            passage: self.passage.clone(),
+        }))
     }
 }
 
@@ -92,7 +97,9 @@ pub struct PassageAuthMiddleware<S> {
 
 impl<S> std::fmt::Debug for PassageAuthMiddleware<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PassageAuthMiddleware").field("passage", &self.passage).finish_non_exhaustive()
+        f.debug_struct("PassageAuthMiddleware")
+            .field("passage", &self.passage)
+            .finish_non_exhaustive()
     }
 }
 
@@ -109,16 +116,27 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let passage = self.passage.clone().or_else(|| passage_from_app_data(request.request()));
+        let passage = self
+            .passage
+            .clone()
+            .or_else(|| passage_from_app_data(request.request()));
         Box::pin(async move {
             let Some(passage) = passage else {
                 let response = request.error_response(PassageError::not_configured());
                 return Ok(response.map_into_right_body());
             };
-            match passage.authenticate_request(&RequestHeaders::new(request.headers())).await {
+            match passage
+                .authenticate_request(&RequestHeaders::new(request.headers()))
+                .await
+            {
                 Ok(user_id) => {
-                    request.extensions_mut().insert(PassageUser::new(user_id, passage));
-                    service.call(request).await.map(ServiceResponse::map_into_left_body)
+                    request
+                        .extensions_mut()
+                        .insert(PassageUser::new(user_id, passage));
+                    service
+                        .call(request)
+                        .await
+                        .map(ServiceResponse::map_into_left_body)
                 }
                 Err(error) => {
                     let response = request.error_response(PassageError::Auth(error));
