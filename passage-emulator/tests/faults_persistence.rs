@@ -18,9 +18,18 @@ async fn arm(api: &Api, body: serde_json::Value) {
 async fn status_faults_count_down_with_retry_after() {
     let emu = start().await;
     let api = Api::new(&emu);
-    arm(&api, json!({"target": "jwks", "count": 2, "mode": "status", "status": 503, "retry_after": 7})).await;
+    arm(
+        &api,
+        json!({"target": "jwks", "count": 2, "mode": "status", "status": 503, "retry_after": 7}),
+    )
+    .await;
     for _ in 0..2 {
-        let resp = api.http.get(api.url("/.well-known/jwks.json")).send().await.unwrap();
+        let resp = api
+            .http
+            .get(api.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 503);
         assert_eq!(resp.headers()["retry-after"], "7");
         let (_, v) = read(resp).await;
@@ -38,11 +47,20 @@ async fn status_faults_count_down_with_retry_after() {
     assert_eq!(stats, json!({"jwks_requests": 3, "api_requests": 1}));
 
     // API faults; DELETE clears them.
-    arm(&api, json!({"target": "api", "count": 5, "mode": "status", "status": 429})).await;
+    arm(
+        &api,
+        json!({"target": "api", "count": 5, "mode": "status", "status": 429}),
+    )
+    .await;
     let (s, v) = api.get("/users").await;
     assert_eq!(s, 429);
     assert_shape(&v, ERROR);
-    let resp = api.http.delete(api.control("/faults")).send().await.unwrap();
+    let resp = api
+        .http
+        .delete(api.control("/faults"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let (s, _) = api.get("/users").await;
     assert_eq!(s, 200);
@@ -52,18 +70,36 @@ async fn status_faults_count_down_with_retry_after() {
 async fn garbage_huge_and_hang_faults() {
     let emu = start().await;
     let api = Api::new(&emu);
-    arm(&api, json!({"target": "jwks", "count": 1, "mode": "garbage"})).await;
-    let resp = api.http.get(api.url("/.well-known/jwks.json")).send().await.unwrap();
+    arm(
+        &api,
+        json!({"target": "jwks", "count": 1, "mode": "garbage"}),
+    )
+    .await;
+    let resp = api
+        .http
+        .get(api.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let body = resp.bytes().await.unwrap();
     assert!(serde_json::from_slice::<serde_json::Value>(&body).is_err());
 
     arm(&api, json!({"target": "jwks", "count": 1, "mode": "huge"})).await;
-    let resp = api.http.get(api.url("/.well-known/jwks.json")).send().await.unwrap();
+    let resp = api
+        .http
+        .get(api.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert!(resp.bytes().await.unwrap().len() >= 10 * 1024 * 1024);
 
-    arm(&api, json!({"target": "api", "count": 1, "mode": "hang", "hang_ms": 300})).await;
+    arm(
+        &api,
+        json!({"target": "api", "count": 1, "mode": "hang", "hang_ms": 300}),
+    )
+    .await;
     let t = Instant::now();
     let (s, v) = api.get("/users").await;
     assert!(t.elapsed() >= Duration::from_millis(300));
@@ -82,7 +118,12 @@ async fn garbage_huge_and_hang_faults() {
         .unwrap_err();
     assert!(err.is_timeout());
 
-    let (s, v) = api.control_post("/faults", json!({"target": "dns", "count": 1, "mode": "status"})).await;
+    let (s, v) = api
+        .control_post(
+            "/faults",
+            json!({"target": "dns", "count": 1, "mode": "status"}),
+        )
+        .await;
     assert_eq!((s, v["code"].as_str()), (400, Some("invalid_request")));
 }
 
@@ -90,8 +131,11 @@ async fn garbage_huge_and_hang_faults() {
 async fn reset_wipes_users_links_and_inbox() {
     let emu = start().await;
     let api = Api::new(&emu);
-    api.post("/magic-links", json!({"email": "j@example.com", "send": true, "channel": "email"}))
-        .await;
+    api.post(
+        "/magic-links",
+        json!({"email": "j@example.com", "send": true, "channel": "email"}),
+    )
+    .await;
     assert_eq!(emu.inbox().len(), 1);
     let (s, _) = api.control_post("/reset", json!({})).await;
     assert_eq!(s, 200);
@@ -118,9 +162,12 @@ async fn state_survives_restart_with_data_file() {
         .unwrap();
     let api = Api::new(&emu);
     let (app_id, api_key) = (emu.app_id().to_string(), emu.api_key().to_string());
-    let user = api.create_user(json!({"email": "k@example.com", "user_metadata": {"a": 1}})).await;
+    let user = api
+        .create_user(json!({"email": "k@example.com", "user_metadata": {"a": 1}}))
+        .await;
     let user_id = user["id"].as_str().unwrap().to_string();
-    api.control_post(&format!("/users/{user_id}/devices"), json!({})).await;
+    api.control_post(&format!("/users/{user_id}/devices"), json!({}))
+        .await;
     let (_, link) = api.post("/magic-links", json!({"user_id": user_id})).await;
     let token = emu.mint_token(&user_id).unwrap();
     let kid = jwt_part(&token, 0)["kid"].clone();

@@ -61,7 +61,12 @@ async fn pagination_envelope_and_links() {
     assert_eq!(v["users"].as_array().unwrap().len(), 2);
     let links = &v["_links"];
     assert!(links["next"]["href"].as_str().unwrap().contains("page=3"));
-    assert!(links["previous"]["href"].as_str().unwrap().contains("page=1"));
+    assert!(
+        links["previous"]["href"]
+            .as_str()
+            .unwrap()
+            .contains("page=1")
+    );
     assert!(links["last"]["href"].as_str().unwrap().contains("page=3"));
     assert!(links["self"]["href"].as_str().unwrap().contains("page=2"));
 
@@ -70,13 +75,22 @@ async fn pagination_envelope_and_links() {
     let mut path = "/users?limit=4".to_string();
     loop {
         let (_, v) = api.get(&path).await;
-        seen.extend(v["users"].as_array().unwrap().iter().map(|u| u["id"].clone()));
+        seen.extend(
+            v["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].clone()),
+        );
         let next = v["_links"]["next"]["href"].as_str().unwrap().to_string();
         if next.is_empty() {
             assert!(!v["_links"]["previous"]["href"].as_str().unwrap().is_empty());
             break;
         }
-        path = next.strip_prefix(&format!("/v1/apps/{}", api.app)).unwrap().to_string();
+        path = next
+            .strip_prefix(&format!("/v1/apps/{}", api.app))
+            .unwrap()
+            .to_string();
     }
     assert_eq!(seen.len(), 6);
 
@@ -101,7 +115,10 @@ async fn limits_and_page_validation() {
         ("limit=0", "limit: must be no less than 1."),
         ("page=0", "page: must be no less than 1."),
         ("page=abc", "page: must be an integer."),
-        ("created_before=yesterday", "created_before: must be an integer."),
+        (
+            "created_before=yesterday",
+            "created_before: must be an integer.",
+        ),
     ] {
         let (s, v) = api.get(&format!("/users?{q}")).await;
         assert_eq!(s, 400, "{q}");
@@ -124,7 +141,12 @@ async fn created_before_anchors_results() {
     let far = time::OffsetDateTime::now_utc().unix_timestamp() + 100;
     let (_, v) = api.get(&format!("/users?created_before={far}")).await;
     assert_eq!(v["total_users"], 1);
-    assert!(v["_links"]["self"]["href"].as_str().unwrap().contains(&format!("created_before={far}")));
+    assert!(
+        v["_links"]["self"]["href"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("created_before={far}"))
+    );
 }
 
 #[tokio::test]
@@ -160,7 +182,11 @@ async fn filters_with_operators() {
 
     // status and login_count.
     let (_, v) = api
-        .call(Method::PATCH, &format!("/users/{first_id}/deactivate"), None)
+        .call(
+            Method::PATCH,
+            &format!("/users/{first_id}/deactivate"),
+            None,
+        )
         .await;
     assert_eq!(v["user"]["status"], "inactive");
     let (_, v) = api.get("/users?status=inactive").await;
@@ -192,7 +218,12 @@ async fn filters_with_operators() {
         .await;
     assert_eq!(ids(&v), vec!["user3@example.com"]);
     // Filters are echoed in the links.
-    assert!(v["_links"]["self"]["href"].as_str().unwrap().contains("identifier=like%3Auser3"));
+    assert!(
+        v["_links"]["self"]["href"]
+            .as_str()
+            .unwrap()
+            .contains("identifier=like%3Auser3")
+    );
 }
 
 #[tokio::test]

@@ -90,7 +90,9 @@ async fn send_lands_in_inbox_and_exchanges_once() {
     verify_with_jwks(token, &jwks(&api).await).unwrap();
 
     // The user is verified, logged in once, with a recent event.
-    let (_, u) = api.get(&format!("/users/{}", link["user_id"].as_str().unwrap())).await;
+    let (_, u) = api
+        .get(&format!("/users/{}", link["user_id"].as_str().unwrap()))
+        .await;
     let u = &u["user"];
     assert_eq!(u["email_verified"], true);
     assert_eq!(u["login_count"], 1);
@@ -115,11 +117,16 @@ async fn send_lands_in_inbox_and_exchanges_once() {
 async fn expired_links_and_inactive_users_refused() {
     let emu = start().await;
     let api = Api::new(&emu);
-    let (_, v) = api.post("/magic-links", json!({"phone": "+15555550142"})).await;
+    let (_, v) = api
+        .post("/magic-links", json!({"phone": "+15555550142"}))
+        .await;
     let link = v["magic_link"].clone();
     let (s, _) = read(
         api.http
-            .post(api.control(&format!("/magic-links/{}/expire", link["id"].as_str().unwrap())))
+            .post(api.control(&format!(
+                "/magic-links/{}/expire",
+                link["id"].as_str().unwrap()
+            )))
             .send()
             .await
             .unwrap(),
@@ -131,7 +138,9 @@ async fn expired_links_and_inactive_users_refused() {
     assert_eq!(v["code"], "magic_link_expired");
 
     // Inactive user.
-    let (_, v) = api.post("/magic-links", json!({"phone": "+15555550142"})).await;
+    let (_, v) = api
+        .post("/magic-links", json!({"phone": "+15555550142"}))
+        .await;
     let link = v["magic_link"].clone();
     api.call(
         Method::PATCH,
@@ -150,7 +159,12 @@ async fn login_page_form_cookie_and_redirect() {
     let api = Api::new(&emu);
     let resp = api.http.get(format!("{}/", api.base)).send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let html = resp.text().await.unwrap();
     assert!(html.contains("<form") && html.contains("action=\"/login\""));
     assert!(html.contains("Test App"));
@@ -215,7 +229,12 @@ async fn login_page_form_cookie_and_redirect() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
-    let resp = api.http.get(format!("{}/?psg_magic_link=bogus", api.base)).send().await.unwrap();
+    let resp = api
+        .http
+        .get(format!("{}/?psg_magic_link=bogus", api.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
 }
 
@@ -224,14 +243,26 @@ async fn login_redirect_is_never_open() {
     let emu = start().await;
     let api = Api::new(&emu);
     for (target, expected) in [
-        ("https://evil.example/steal", "http://127.0.0.1:8080/profile"),
+        (
+            "https://evil.example/steal",
+            "http://127.0.0.1:8080/profile",
+        ),
         ("//evil.example/x", "http://127.0.0.1:8080/profile"),
-        ("http://127.0.0.1:8080.evil.example/", "http://127.0.0.1:8080/profile"),
-        ("http://127.0.0.1:8080/settings?tab=1", "http://127.0.0.1:8080/settings?tab=1"),
+        (
+            "http://127.0.0.1:8080.evil.example/",
+            "http://127.0.0.1:8080/profile",
+        ),
+        (
+            "http://127.0.0.1:8080/settings?tab=1",
+            "http://127.0.0.1:8080/settings?tab=1",
+        ),
         ("/relative/page", "http://127.0.0.1:8080/relative/page"),
     ] {
         let (_, v) = api
-            .post("/magic-links", json!({"email": "henry@example.com", "redirect_url": target}))
+            .post(
+                "/magic-links",
+                json!({"email": "henry@example.com", "redirect_url": target}),
+            )
             .await;
         let url = v["magic_link"]["url"].as_str().unwrap();
         let resp = api.http.get(url).send().await.unwrap();

@@ -18,9 +18,23 @@ async fn jwks_shape_and_token_claims() {
     let key = &jwks["keys"][0];
     assert_shape(
         key,
-        &[("kty", T::Str), ("use", T::Str), ("alg", T::Str), ("kid", T::Str), ("n", T::Str), ("e", T::Str)],
+        &[
+            ("kty", T::Str),
+            ("use", T::Str),
+            ("alg", T::Str),
+            ("kid", T::Str),
+            ("n", T::Str),
+            ("e", T::Str),
+        ],
     );
-    assert_eq!((key["kty"].as_str(), key["use"].as_str(), key["alg"].as_str()), (Some("RSA"), Some("sig"), Some("RS256")));
+    assert_eq!(
+        (
+            key["kty"].as_str(),
+            key["use"].as_str(),
+            key["alg"].as_str()
+        ),
+        (Some("RSA"), Some("sig"), Some("RS256"))
+    );
     assert_eq!(key["e"], "AQAB");
     assert!(is_id(key["kid"].as_str().unwrap()));
     let n = key["n"].as_str().unwrap();
@@ -29,16 +43,25 @@ async fn jwks_shape_and_token_claims() {
     let user = emu.create_user("ivy@example.com").unwrap();
     let token = emu.mint_token(&user).unwrap();
     let header = jwt_part(&token, 0);
-    assert_eq!(header, json!({"alg": "RS256", "kid": key["kid"], "typ": "JWT"}));
+    assert_eq!(
+        header,
+        json!({"alg": "RS256", "kid": key["kid"], "typ": "JWT"})
+    );
     let c = jwt_part(&token, 1);
     assert_eq!(c["sub"], user);
-    assert_eq!(c["iss"], format!("{}/v1/apps/{}", emu.origin(), emu.app_id()));
+    assert_eq!(
+        c["iss"],
+        format!("{}/v1/apps/{}", emu.origin(), emu.app_id())
+    );
     assert_eq!(c["aud"], json!(["http://127.0.0.1:8080", emu.app_id()]));
     let iat = c["iat"].as_i64().unwrap();
     assert_eq!(c["nbf"].as_i64().unwrap(), iat - 5);
     assert_eq!(c["exp"].as_i64().unwrap(), iat + 3600);
     assert!((iat - time::OffsetDateTime::now_utc().unix_timestamp()).abs() <= 2);
-    assert_eq!(verify_with_jwks(&token, &jwks).unwrap(), key["kid"].as_str().unwrap());
+    assert_eq!(
+        verify_with_jwks(&token, &jwks).unwrap(),
+        key["kid"].as_str().unwrap()
+    );
 
     // A tampered token does not verify.
     let mut parts: Vec<&str> = token.split('.').collect();
@@ -59,7 +82,13 @@ async fn mint_with_options_and_control_endpoint() {
     let mut claims = serde_json::Map::new();
     claims.insert("aud".into(), json!("wrong-audience"));
     let token = emu
-        .mint_token_with("u1", TokenOptions { ttl: Some(-30), claims: Some(claims) })
+        .mint_token_with(
+            "u1",
+            TokenOptions {
+                ttl: Some(-30),
+                claims: Some(claims),
+            },
+        )
         .unwrap();
     let c = jwt_part(&token, 1);
     assert_eq!(c["aud"], "wrong-audience");
@@ -94,7 +123,9 @@ async fn rotation_keeps_old_kid_for_grace_then_drops_it() {
     let old_token = emu.mint_token("u").unwrap();
     let old_kid = jwt_part(&old_token, 0)["kid"].as_str().unwrap().to_string();
 
-    let (s, v) = api.control_post("/keys/rotate", json!({"grace_seconds": 2})).await;
+    let (s, v) = api
+        .control_post("/keys/rotate", json!({"grace_seconds": 2}))
+        .await;
     assert_eq!(s, 200, "{v}");
     assert_shape(&v, &[("kid", T::Str), ("previous_kid", T::Str)]);
     assert_eq!(v["previous_kid"], old_kid);
@@ -110,7 +141,12 @@ async fn rotation_keeps_old_kid_for_grace_then_drops_it() {
 
     tokio::time::sleep(Duration::from_millis(3100)).await;
     let set = jwks(&api).await;
-    let kids: Vec<_> = set["keys"].as_array().unwrap().iter().map(|k| k["kid"].clone()).collect();
+    let kids: Vec<_> = set["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].clone())
+        .collect();
     assert_eq!(kids, vec![json!(new_kid)]);
     assert!(verify_with_jwks(&old_token, &set).is_err());
 
