@@ -118,7 +118,12 @@ impl State {
             .unwrap_or_else(|| "passage-emulator.json".into());
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
         {
-            let mut f = fs::File::create(&tmp)?;
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            // The file holds the API key and private keys: owner-only on Unix.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut f = options.open(&tmp)?;
             f.write_all(&bytes)?;
             f.sync_all()?;
         }
