@@ -273,7 +273,11 @@ impl Jwks {
                 }
                 Err(reason) => {
                     state.failures = state.failures.saturating_add(1);
-                    let delay = backoff(&self.settings, state.failures);
+                    let delay = crate::transport::backoff(
+                        self.settings.initial_backoff,
+                        self.settings.max_backoff,
+                        state.failures,
+                    );
                     state.retry_at = Some(Instant::now() + delay);
                     tracing::warn!(
                         %reason,
@@ -292,16 +296,6 @@ fn lookup(set: &KeySet, kid: &str) -> Result<Arc<VerifyingKey>, AuthError> {
     set.get(kid)
         .cloned()
         .ok_or(AuthError::InvalidToken(InvalidTokenReason::UnknownKeyId))
-}
-
-/// Exponential backoff with jitter in [50 %, 100 %] of the step.
-fn backoff(settings: &JwksSettings, failures: u32) -> Duration {
-    let exp = failures.saturating_sub(1).min(20);
-    let step = settings
-        .initial_backoff
-        .saturating_mul(1u32 << exp)
-        .min(settings.max_backoff);
-    step.mul_f64(0.5 + 0.5 * crate::random_unit())
 }
 
 async fn fetch_key_set(
@@ -323,7 +317,12 @@ async fn fetch_key_set(
             return Err(KeysUnavailableReason::Status(status.as_u16()));
         }
         let ttl = ttl_from_headers(response.headers(), &settings);
-        let body = read_limited(response, settings.max_response_bytes).await?;
+        let body = crate::transport::read_limited(response, settings.max_response_bytes)
+            .await
+            .map_err(|error| match error {
+                crate::transport::ReadError::TooLarge => KeysUnavailableReason::TooLarge,
+                crate::transport::ReadError::Transport(error) => classify(error),
+            })?;
         Ok((ttl, body))
     };
     let (ttl, body) = tokio::time::timeout(settings.fetch_timeout, fetch)
@@ -349,25 +348,6 @@ fn classify(error: reqwest::Error) -> KeysUnavailableReason {
     } else {
         KeysUnavailableReason::Transport
     }
-}
-
-/// Reads the body chunk by chunk, refusing it as soon as it passes the limit (whatever
-/// `Content-Length` claims).
-async fn read_limited(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, KeysUnavailableReason> {
-    if response.content_length().is_some_and(|len| len > limit as u64) {
-        return Err(KeysUnavailableReason::TooLarge);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(classify)? {
-        if body.len() + chunk.len() > limit {
-            return Err(KeysUnavailableReason::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 fn ttl_from_headers(headers: &reqwest::header::HeaderMap, settings: &JwksSettings) -> Duration {
@@ -547,17 +527,6 @@ mod tests {
         )
         .unwrap();
         assert!(set.is_empty());
-    }
-
-    #[test]
-    fn backoff_grows_with_jitter_and_caps() {
-        let s = settings();
-        for failures in 1..30 {
-            let d = backoff(&s, failures);
-            assert!(d <= s.max_backoff, "{d:?}");
-            let step = s.initial_backoff.saturating_mul(1 << (failures - 1).min(20)).min(s.max_backoff);
-            assert!(d >= step / 2, "{d:?} < half of {step:?}");
-        }
     }
 
     #[test]

@@ -18,7 +18,9 @@
 
 mod config;
 mod error;
+mod transport;
 mod jwks;
+pub mod management;
 mod passage;
 mod token_source;
 mod user_id;
@@ -32,13 +34,3 @@ pub use error::{AuthError, ErrorResponse, InvalidTokenReason, KeysUnavailableRea
 pub use passage::Passage;
 pub use token_source::{MAX_TOKEN_BYTES, TokenSource, extract_token};
 pub use user_id::UserId;
-
-/// A uniformly distributed number in [0, 1), for jitter.
-pub(crate) fn random_unit() -> f64 {
-    let mut bytes = [0u8; 8];
-    // On the (never observed) failure of the system RNG, fall back to no jitter.
-    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        return 0.5;
-    }
-    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
-}

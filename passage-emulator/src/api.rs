@@ -45,7 +45,11 @@ pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
         "/v1/apps/{app_id}/users/{user_id}",
         get(get_user).patch(update_user).delete(delete_user),
     );
-    let r = route(r, "/v1/apps/{app_id}/users/{user_id}/activate", patch(activate));
+    let r = route(
+        r,
+        "/v1/apps/{app_id}/users/{user_id}/activate",
+        patch(activate),
+    );
     let r = route(
         r,
         "/v1/apps/{app_id}/users/{user_id}/deactivate",

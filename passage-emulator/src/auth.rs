@@ -142,7 +142,9 @@ pub(crate) fn create_magic_link(
                 phone.clone()
             };
             if identifier.is_empty() {
-                return Err(ApiError::bad_request(format!("{channel}: cannot be blank.")));
+                return Err(ApiError::bad_request(format!(
+                    "{channel}: cannot be blank."
+                )));
             }
             let existing = if channel == "email" {
                 s.user_by_email(&identifier)
@@ -177,7 +179,9 @@ pub(crate) fn create_magic_link(
             identifier,
             channel,
             kind: kind.clone(),
-            redirect_url: redirect_url.clone().unwrap_or_else(|| s.app.redirect_url.clone()),
+            redirect_url: redirect_url
+                .clone()
+                .unwrap_or_else(|| s.app.redirect_url.clone()),
             url,
             ttl_minutes: ttl,
             language: language.clone(),
@@ -294,7 +298,11 @@ pub(crate) fn exchange(
 fn display_agent(ua: &str) -> String {
     for name in ["Firefox", "Edg", "Chrome", "Safari", "curl", "reqwest"] {
         if ua.contains(name) {
-            return if name == "Edg" { "Edge".into() } else { name.into() };
+            return if name == "Edg" {
+                "Edge".into()
+            } else {
+                name.into()
+            };
         }
     }
     if ua.is_empty() {
@@ -434,8 +442,9 @@ async fn login_page(
             let location = HeaderValue::from_str(&target)
                 .or_else(|_| HeaderValue::from_str(&app.redirect_url))
                 .unwrap_or_else(|_| HeaderValue::from_static("/"));
-            let cookie =
-                HeaderValue::from_str(&format!("psg_auth_token={token}; Path=/; HttpOnly; SameSite=Lax"));
+            let cookie = HeaderValue::from_str(&format!(
+                "psg_auth_token={token}; Path=/; HttpOnly; SameSite=Lax"
+            ));
             let mut resp = StatusCode::SEE_OTHER.into_response();
             resp.headers_mut().insert(header::LOCATION, location);
             if let Ok(cookie) = cookie {

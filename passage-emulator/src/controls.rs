@@ -66,7 +66,12 @@ pub(crate) fn mint_for(
     if created {
         shared.mutate(|s| {
             if s.user(user_id).is_none() {
-                s.insert_user(Some(user_id.to_string()), String::new(), String::new(), None)?;
+                s.insert_user(
+                    Some(user_id.to_string()),
+                    String::new(),
+                    String::new(),
+                    None,
+                )?;
             }
             Ok(())
         })?;
@@ -288,7 +293,9 @@ async fn faults_post(
     check_app(&shared, &app_id)?;
     let spec: FaultSpec = parse_json(&body)?;
     if spec.status.is_some_and(|s| !(100..=999).contains(&s)) {
-        return Err(ApiError::bad_request("status: must be a valid HTTP status."));
+        return Err(ApiError::bad_request(
+            "status: must be a valid HTTP status.",
+        ));
     }
     shared
         .faults

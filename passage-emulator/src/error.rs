@@ -67,7 +67,11 @@ impl ApiError {
     }
 
     pub(crate) fn device_not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "device_not_found", "Device not found")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "device_not_found",
+            "Device not found",
+        )
     }
 
     pub(crate) fn internal(message: impl Into<String>) -> Self {

@@ -194,11 +194,10 @@ fn parse_filter(name: &str, field: Field, raw: &str) -> Result<Filter, String> {
         }
         Field::Status => {
             let v = value.trim().to_lowercase();
-            if matches!(op, Op::Eq | Op::Ne) && !["active", "inactive", "pending"].contains(&v.as_str())
+            if matches!(op, Op::Eq | Op::Ne)
+                && !["active", "inactive", "pending"].contains(&v.as_str())
             {
-                return Err(format!(
-                    "{name}: must be one of active, inactive, pending."
-                ));
+                return Err(format!("{name}: must be one of active, inactive, pending."));
             }
             Operand::Text(v)
         }
@@ -228,8 +227,7 @@ fn parse_order(raw: &str) -> Result<Vec<(Field, bool)>, String> {
 }
 
 fn zero_time() -> OffsetDateTime {
-    OffsetDateTime::parse(crate::models::ZERO_TIME, &Rfc3339)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::parse(crate::models::ZERO_TIME, &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 fn time_of(user: &User, field: Field) -> OffsetDateTime {

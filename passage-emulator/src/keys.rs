@@ -100,7 +100,8 @@ impl SigningKey {
     /// Signs `claims` as an RS256 JWS in compact form.
     pub(crate) fn sign_jwt(&self, claims: &Map<String, Value>) -> Result<String, EmulatorError> {
         let header = json!({"alg": "RS256", "kid": self.kid, "typ": "JWT"});
-        let header = serde_json::to_vec(&header).map_err(|e| EmulatorError::Crypto(e.to_string()))?;
+        let header =
+            serde_json::to_vec(&header).map_err(|e| EmulatorError::Crypto(e.to_string()))?;
         let payload =
             serde_json::to_vec(claims).map_err(|e| EmulatorError::Crypto(e.to_string()))?;
         let mut token = URL_SAFE_NO_PAD.encode(header);

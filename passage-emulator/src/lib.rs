@@ -143,8 +143,8 @@ impl EmulatorBuilder {
     /// Binding fails, the data file cannot be read or written, or key generation fails.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         let host = self.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        let listener = tokio::net::TcpListener::bind(SocketAddr::new(host, self.port.unwrap_or(0)))
-            .await?;
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::new(host, self.port.unwrap_or(0))).await?;
         let addr = listener.local_addr()?;
         let origin_ip = match addr.ip() {
             IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -362,9 +362,9 @@ impl Emulator {
             code: "invalid_request".into(),
             message: "email: must be a valid email address.".into(),
         })?;
-        Ok(self.shared.mutate(|s| {
-            Ok(s.insert_user(None, email, String::new(), None)?.id.clone())
-        })?)
+        Ok(self
+            .shared
+            .mutate(|s| Ok(s.insert_user(None, email, String::new(), None)?.id.clone()))?)
     }
 
     /// Rotates the signing key and returns the new key ID; the previous key stays in the JWKS
@@ -398,13 +398,12 @@ impl Emulator {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut task)
                 .await
                 .is_err()
-            {
-                task.abort();
-            }
+        {
+            task.abort();
         }
     }
 }

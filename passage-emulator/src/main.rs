@@ -62,7 +62,9 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         match name.as_str() {
             "--host" => {
                 let v = value()?;
-                args.host = v.parse().map_err(|_| format!("--host: not an IP address: {v}"))?;
+                args.host = v
+                    .parse()
+                    .map_err(|_| format!("--host: not an IP address: {v}"))?;
             }
             "--port" => {
                 let v = value()?;

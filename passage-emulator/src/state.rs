@@ -118,7 +118,12 @@ impl State {
             .unwrap_or_else(|| "passage-emulator.json".into());
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
         {
-            let mut f = fs::File::create(&tmp)?;
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            // The file holds the API key and private keys: owner-only on Unix.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut f = options.open(&tmp)?;
             f.write_all(&bytes)?;
             f.sync_all()?;
         }
@@ -144,11 +149,15 @@ impl State {
     }
 
     pub(crate) fn user_by_email(&self, email: &str) -> Option<&User> {
-        self.users.iter().find(|u| !email.is_empty() && u.email == email)
+        self.users
+            .iter()
+            .find(|u| !email.is_empty() && u.email == email)
     }
 
     pub(crate) fn user_by_phone(&self, phone: &str) -> Option<&User> {
-        self.users.iter().find(|u| !phone.is_empty() && u.phone == phone)
+        self.users
+            .iter()
+            .find(|u| !phone.is_empty() && u.phone == phone)
     }
 
     /// Creates a user; fails on a duplicate email/phone/ID.
@@ -171,7 +180,9 @@ impl State {
         }
         let id = id.unwrap_or_else(crate::models::random_id);
         if self.user(&id).is_some() {
-            return Err(ApiError::bad_request("id: a user with this ID already exists."));
+            return Err(ApiError::bad_request(
+                "id: a user with this ID already exists.",
+            ));
         }
         let seq = self.next_seq();
         let mut user = User::new(id, email, phone, seq);
@@ -208,7 +219,10 @@ impl State {
         let iat = OffsetDateTime::now_utc().unix_timestamp();
         let ttl = ttl.unwrap_or(self.app.session_length);
         let mut claims = Map::new();
-        claims.insert("iss".into(), json!(format!("{origin}/v1/apps/{}", self.app.id)));
+        claims.insert(
+            "iss".into(),
+            json!(format!("{origin}/v1/apps/{}", self.app.id)),
+        );
         claims.insert("aud".into(), json!([self.app.auth_origin, self.app.id]));
         claims.insert("sub".into(), json!(user_id));
         claims.insert("iat".into(), json!(iat));

@@ -65,16 +65,27 @@ async fn get_app_works_without_key_and_has_appinfo_fields() {
     let methods = &app["auth_methods"];
     assert_shape(
         methods,
-        &[("passkeys", T::Obj), ("otp", T::Obj), ("magic_link", T::Obj)],
+        &[
+            ("passkeys", T::Obj),
+            ("otp", T::Obj),
+            ("magic_link", T::Obj),
+        ],
     );
     assert_shape(&methods["passkeys"], &[("enabled", T::Bool)]);
     for m in ["otp", "magic_link"] {
         assert_shape(
             &methods[m],
-            &[("enabled", T::Bool), ("ttl", T::Int), ("ttl_display_unit", T::Str)],
+            &[
+                ("enabled", T::Bool),
+                ("ttl", T::Int),
+                ("ttl_display_unit", T::Str),
+            ],
         );
     }
-    assert_shape(&app["layouts"], &[("profile", T::Arr), ("registration", T::Arr)]);
+    assert_shape(
+        &app["layouts"],
+        &[("profile", T::Arr), ("registration", T::Arr)],
+    );
 
     // Wrong app ID: 404 app_not_found.
     let (s, v) = read(
@@ -87,7 +98,10 @@ async fn get_app_works_without_key_and_has_appinfo_fields() {
     .await;
     assert_eq!(s, 404);
     assert_shape(&v, ERROR);
-    assert_eq!(v, json!({"code": "app_not_found", "error": "App not found"}));
+    assert_eq!(
+        v,
+        json!({"code": "app_not_found", "error": "App not found"})
+    );
 }
 
 #[tokio::test]
@@ -187,21 +201,36 @@ async fn create_get_update_delete_user() {
     assert_eq!(v["user"]["user_metadata"], json!({"plan": "pro"}));
 
     let (s, v) = api
-        .call(Method::PATCH, &format!("/users/{id}"), Some(json!({"phone": "555-0123"})))
+        .call(
+            Method::PATCH,
+            &format!("/users/{id}"),
+            Some(json!({"phone": "555-0123"})),
+        )
         .await;
     assert_eq!(s, 400);
     assert_shape(&v, ERROR);
     assert_eq!(v["code"], "invalid_request");
 
-    let (s, v) = api.call(Method::DELETE, &format!("/users/{id}"), None).await;
+    let (s, v) = api
+        .call(Method::DELETE, &format!("/users/{id}"), None)
+        .await;
     assert_eq!((s, v), (200, serde_json::Value::Null));
     let (s, v) = api.get(&format!("/users/{id}")).await;
     assert_eq!(s, 404);
-    assert_eq!(v, json!({"code": "user_not_found", "error": "User not found"}));
-    let (s, v) = api.call(Method::DELETE, &format!("/users/{id}"), None).await;
+    assert_eq!(
+        v,
+        json!({"code": "user_not_found", "error": "User not found"})
+    );
+    let (s, v) = api
+        .call(Method::DELETE, &format!("/users/{id}"), None)
+        .await;
     assert_eq!((s, v["code"].as_str()), (404, Some("user_not_found")));
     let (s, v) = api
-        .call(Method::PATCH, &format!("/users/{id}"), Some(json!({"email": "a@b.co"})))
+        .call(
+            Method::PATCH,
+            &format!("/users/{id}"),
+            Some(json!({"email": "a@b.co"})),
+        )
         .await;
     assert_eq!((s, v["code"].as_str()), (404, Some("user_not_found")));
 }
@@ -221,7 +250,13 @@ async fn create_user_validation() {
     let (s, v) = api.post("/users", json!({"email": "not-an-email"})).await;
     assert_eq!(s, 400);
     assert_eq!(v["error"], "email: must be a valid email address.");
-    for phone in ["5555550123", "+0123", "+1 555 555", "+1234567890123456", "+1abc"] {
+    for phone in [
+        "5555550123",
+        "+0123",
+        "+1 555 555",
+        "+1234567890123456",
+        "+1abc",
+    ] {
         let (s, v) = api.post("/users", json!({"phone": phone})).await;
         assert_eq!(s, 400, "{phone}");
         assert_eq!(v["error"], "phone: must be a valid E.164 phone number.");
@@ -229,7 +264,9 @@ async fn create_user_validation() {
     let (s, v) = api.post("/users", json!({"email": 5})).await;
     assert_eq!((s, v["code"].as_str()), (400, Some("invalid_request")));
     assert_shape(&v, ERROR);
-    let (s, v) = api.post("/users", json!({"email": "a@b.co", "user_metadata": [1]})).await;
+    let (s, v) = api
+        .post("/users", json!({"email": "a@b.co", "user_metadata": [1]}))
+        .await;
     assert_eq!((s, v["code"].as_str()), (400, Some("invalid_request")));
 
     // Bad JSON: 400, never a panic.
@@ -274,10 +311,20 @@ async fn duplicates_refused_and_emails_lowercased() {
     let api = Api::new(&emu);
     api.create_user(json!({"email": "Bob@Example.com", "phone": "+15555550100"}))
         .await;
-    let (s, v) = api.post("/users", json!({"email": "bob@EXAMPLE.com"})).await;
-    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_request")), "{v}");
+    let (s, v) = api
+        .post("/users", json!({"email": "bob@EXAMPLE.com"}))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("invalid_request")),
+        "{v}"
+    );
     let (s, v) = api.post("/users", json!({"phone": "+15555550100"})).await;
-    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_request")), "{v}");
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("invalid_request")),
+        "{v}"
+    );
     // Updating another user to a taken email is refused too.
     let other = api.create_user(json!({"email": "carol@example.com"})).await;
     let (s, _) = api
@@ -349,7 +396,10 @@ async fn activate_deactivate_devices_tokens() {
 
     // Seed an event.
     let (s, _) = api
-        .control_post(&format!("/users/{id}/events"), json!({"action": "register"}))
+        .control_post(
+            &format!("/users/{id}/events"),
+            json!({"action": "register"}),
+        )
         .await;
     assert_eq!(s, 201);
     let (_, v) = api.get(&format!("/users/{id}")).await;
@@ -359,23 +409,40 @@ async fn activate_deactivate_devices_tokens() {
 
     // Revoke device.
     let (s, v) = api
-        .call(Method::DELETE, &format!("/users/{id}/devices/{device_id}"), None)
+        .call(
+            Method::DELETE,
+            &format!("/users/{id}/devices/{device_id}"),
+            None,
+        )
         .await;
     assert_eq!((s, v), (200, serde_json::Value::Null));
     let (s, v) = api
-        .call(Method::DELETE, &format!("/users/{id}/devices/{device_id}"), None)
+        .call(
+            Method::DELETE,
+            &format!("/users/{id}/devices/{device_id}"),
+            None,
+        )
         .await;
     assert_eq!(s, 404);
-    assert_eq!(v, json!({"code": "device_not_found", "error": "Device not found"}));
+    assert_eq!(
+        v,
+        json!({"code": "device_not_found", "error": "Device not found"})
+    );
     let (s, v) = api
-        .call(Method::DELETE, &format!("/users/nobody/devices/{device_id}"), None)
+        .call(
+            Method::DELETE,
+            &format!("/users/nobody/devices/{device_id}"),
+            None,
+        )
         .await;
     assert_eq!((s, v["code"].as_str()), (404, Some("user_not_found")));
     let (s, v) = api.get("/users/nobody/devices").await;
     assert_eq!((s, v["code"].as_str()), (404, Some("user_not_found")));
 
     // Revoke refresh tokens.
-    let (s, v) = api.call(Method::DELETE, &format!("/users/{id}/tokens"), None).await;
+    let (s, v) = api
+        .call(Method::DELETE, &format!("/users/{id}/tokens"), None)
+        .await;
     assert_eq!((s, v), (200, serde_json::Value::Null));
     let (s, v) = api.call(Method::DELETE, "/users/nobody/tokens", None).await;
     assert_eq!((s, v["code"].as_str()), (404, Some("user_not_found")));
@@ -404,7 +471,9 @@ async fn create_magic_link_conformance() {
         format!("{}/?psg_magic_link={secret}", emu.origin())
     );
     // The user was created.
-    let (_, u) = api.get(&format!("/users/{}", link["user_id"].as_str().unwrap())).await;
+    let (_, u) = api
+        .get(&format!("/users/{}", link["user_id"].as_str().unwrap()))
+        .await;
     assert_eq!(u["user"]["email"], "erin@example.com");
     // Not sent: the inbox stays empty.
     assert!(emu.inbox().is_empty());
@@ -432,11 +501,17 @@ async fn create_magic_link_conformance() {
     // Errors.
     for (body, needle) in [
         (json!({}), "email: cannot be blank"),
-        (json!({"email": "x@y.co", "send": true}), "channel: cannot be blank"),
+        (
+            json!({"email": "x@y.co", "send": true}),
+            "channel: cannot be blank",
+        ),
         (json!({"email": "x@y.co", "channel": "fax"}), "channel"),
         (json!({"email": "x@y.co", "type": "weird"}), "type"),
         (json!({"email": "x@y.co", "language": "xx"}), "language"),
-        (json!({"email": "x@y.co", "magic_link_path": "https://evil.example/"}), "magic_link_path"),
+        (
+            json!({"email": "x@y.co", "magic_link_path": "https://evil.example/"}),
+            "magic_link_path",
+        ),
         (json!({"email": "x@y.co", "ttl": 0}), "ttl"),
         (json!({"email": "bad"}), "email"),
         (json!({"phone": "12345"}), "phone"),
@@ -445,7 +520,10 @@ async fn create_magic_link_conformance() {
         assert_eq!(s, 400, "{body} -> {v}");
         assert_shape(&v, ERROR);
         assert_eq!(v["code"], "invalid_request");
-        assert!(v["error"].as_str().unwrap().contains(needle), "{body} -> {v}");
+        assert!(
+            v["error"].as_str().unwrap().contains(needle),
+            "{body} -> {v}"
+        );
     }
     let (s, v) = api.post("/magic-links", json!({"user_id": "nobody"})).await;
     assert_eq!((s, v["code"].as_str()), (404, Some("user_not_found")));

@@ -44,7 +44,9 @@ fn type_ok(t: T, v: &Value) -> bool {
 /// Asserts that `v` is an object with exactly these keys, each of the given type.
 #[track_caller]
 pub fn assert_shape(v: &Value, fields: &[(&str, T)]) {
-    let obj = v.as_object().unwrap_or_else(|| panic!("not an object: {v}"));
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"));
     let mut expected: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
     expected.sort_unstable();
     let mut actual: Vec<&str> = obj.keys().map(String::as_str).collect();
