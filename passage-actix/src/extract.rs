@@ -5,6 +5,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::HeaderMap;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures::future::LocalBoxFuture;
+use passage_core::management::{ManagementError, User};
 use passage_core::{AuthError, Passage, TokenSource, UserId};
 
 use crate::error::PassageError;
@@ -98,6 +99,20 @@ impl PassageUser {
     /// ```
     pub fn into_user_id(self) -> UserId {
         self.user_id
+    }
+
+    /// Fetches the full user from the management API (needs an API key in the config).
+    ///
+    /// ```no_run
+    /// async fn me(user: passage_actix::PassageUser) -> String {
+    ///     match user.fetch().await {
+    ///         Ok(user) => format!("{} <{}>", user.id, user.email),
+    ///         Err(error) => format!("management API failed: {error}"),
+    ///     }
+    /// }
+    /// ```
+    pub async fn fetch(&self) -> Result<User, ManagementError> {
+        self.passage.user().get(&self.user_id).await
     }
 
     /// The `Passage` handle that verified the token (for management calls).

@@ -209,3 +209,28 @@ async fn missing_passage_is_a_500_not_a_panic() {
         (StatusCode::OK, fx.user_id.clone().into_bytes())
     );
 }
+
+#[actix_web::test]
+async fn fetch_reads_the_user_through_the_management_api() {
+    let fx = Fixture::start().await;
+    async fn me(user: PassageUser) -> HttpResponse {
+        let fetched = user.fetch().await.unwrap();
+        HttpResponse::Ok().body(format!("{} {}", fetched.id, fetched.email))
+    }
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(fx.passage(AuthStrategy::Cookie)))
+            .route("/me", web::get().to(me)),
+    )
+    .await;
+    let (status, _, body) = get!(
+        &app,
+        "/me",
+        Some(token_header(AuthStrategy::Cookie, &fx.token))
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        format!("{} alice@example.com", fx.user_id)
+    );
+}

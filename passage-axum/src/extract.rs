@@ -2,6 +2,7 @@
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
+use passage_core::management::{ManagementError, User};
 use passage_core::{AuthError, Passage, UserId};
 
 use crate::rejection::PassageRejection;
@@ -62,6 +63,20 @@ impl PassageUser {
     /// ```
     pub fn into_user_id(self) -> UserId {
         self.user_id
+    }
+
+    /// Fetches the full user from the management API (needs an API key in the config).
+    ///
+    /// ```no_run
+    /// async fn me(user: passage_axum::PassageUser) -> String {
+    ///     match user.fetch().await {
+    ///         Ok(user) => format!("{} <{}>", user.id, user.email),
+    ///         Err(error) => format!("management API failed: {error}"),
+    ///     }
+    /// }
+    /// ```
+    pub async fn fetch(&self) -> Result<User, ManagementError> {
+        self.passage.user().get(&self.user_id).await
     }
 
     /// The `Passage` handle that verified the token (for management calls).

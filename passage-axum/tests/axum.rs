@@ -239,3 +239,26 @@ async fn the_layer_alone_guards_a_stateless_router() {
         Some(r#"Bearer error="invalid_token""#)
     );
 }
+
+#[tokio::test]
+async fn fetch_reads_the_user_through_the_management_api() {
+    let fx = Fixture::start().await;
+    async fn me(user: PassageUser) -> String {
+        let fetched = user.fetch().await.unwrap();
+        format!("{} {}", fetched.id, fetched.email)
+    }
+    let app = Router::new()
+        .route("/me", get(me))
+        .with_state(fx.passage(AuthStrategy::Header));
+    let (status, _, body) = get_path(
+        &app,
+        "/me",
+        Some(token_header(AuthStrategy::Header, &fx.token)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        format!("{} alice@example.com", fx.user_id)
+    );
+}
