@@ -1,2 +1,76 @@
-//! Passage authentication for rocket (filled in by the adapters issue).
+//! Passage authentication for [Rocket](https://rocket.rs): request guards for the signed-in user,
+//! a fairing that builds the [`Passage`] handle at ignite, and catchers that answer refusals as
+//! RFC 6750 says.
+//!
+//! Token extraction and verification happen in [`passage_core`]; this crate only reads the
+//! handle from managed state and translates results into Rocket idioms. A failing guard answers
+//! `Outcome::Error((status, PassageError))`; the [`catchers`] render that error (status,
+//! `WWW-Authenticate`, `Retry-After`, JSON body) from the request-local cache.
+//!
+//! ```no_run
+//! use passage_rocket::{MaybePassageUser, PassageFairing, PassageUser};
+//! use rocket::{get, launch, routes};
+//!
+//! #[get("/me")]
+//! fn me(user: PassageUser) -> String {
+//!     format!("hello {}", user.user_id())
+//! }
+//!
+//! #[get("/")]
+//! fn home(user: MaybePassageUser) -> String {
+//!     match user.user() {
+//!         Some(user) => format!("hello {}", user.user_id()),
+//!         None => "hello stranger".to_owned(),
+//!     }
+//! }
+//!
+//! #[launch]
+//! fn rocket() -> _ {
+//!     rocket::build()
+//!         .attach(PassageFairing::from_env())
+//!         .mount("/", routes![me, home])
+//!         .register("/", passage_rocket::catchers())
+//! }
+//! ```
 #![forbid(unsafe_code)]
+
+mod error;
+mod fairing;
+mod guard;
+
+pub use error::PassageError;
+pub use fairing::PassageFairing;
+pub use guard::{MaybePassageUser, PassageUser, RequestHeaders};
+
+use rocket::Catcher;
+use rocket::http::Status;
+use rocket::request::Request;
+
+use crate::error::Fallback;
+
+/// Catchers for 401, 503 and 500 that answer with the error a Passage guard cached for the
+/// request (so 401s carry `WWW-Authenticate`, 503s `Retry-After`, and all a terse JSON body).
+/// Register them at the base where the guarded routes are mounted; a 401/503/500 from elsewhere
+/// is answered with a generic JSON body.
+///
+/// ```no_run
+/// let rocket = rocket::build().register("/", passage_rocket::catchers());
+/// ```
+pub fn catchers() -> Vec<Catcher> {
+    rocket::catchers![unauthorized, unavailable, internal]
+}
+
+#[rocket::catch(401)]
+fn unauthorized(request: &Request<'_>) -> Result<PassageError, Fallback> {
+    guard::cached_error(request).ok_or(Fallback(Status::Unauthorized))
+}
+
+#[rocket::catch(503)]
+fn unavailable(request: &Request<'_>) -> Result<PassageError, Fallback> {
+    guard::cached_error(request).ok_or(Fallback(Status::ServiceUnavailable))
+}
+
+#[rocket::catch(500)]
+fn internal(request: &Request<'_>) -> Result<PassageError, Fallback> {
+    guard::cached_error(request).ok_or(Fallback(Status::InternalServerError))
+}

@@ -1,0 +1,224 @@
+//! The [`PassageUser`] and [`MaybePassageUser`] request guards, and [`RequestHeaders`], Rocket's
+//! header map seen as a [`TokenSource`].
+
+use passage_core::management::{ManagementError, User};
+use passage_core::{AuthError, Passage, TokenSource, UserId};
+use rocket::http::HeaderMap;
+use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest, Request};
+
+use crate::error::PassageError;
+
+/// Rocket's header map as a [`TokenSource`], so [`Passage::authenticate_request`] can read it.
+///
+/// ```no_run
+/// use passage_rocket::RequestHeaders;
+/// # async fn run(passage: passage_core::Passage, request: &rocket::Request<'_>) {
+/// let user_id = passage.authenticate_request(&RequestHeaders::new(request.headers())).await;
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHeaders<'a, 'r>(&'a HeaderMap<'r>);
+
+impl<'a, 'r> RequestHeaders<'a, 'r> {
+    /// Wraps a request's headers.
+    ///
+    /// ```
+    /// let headers = rocket::http::HeaderMap::new();
+    /// let _source = passage_rocket::RequestHeaders::new(&headers);
+    /// ```
+    pub fn new(headers: &'a HeaderMap<'r>) -> Self {
+        Self(headers)
+    }
+}
+
+impl TokenSource for RequestHeaders<'_, '_> {
+    fn header_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s [u8]> + 's {
+        self.0.get(name).map(str::as_bytes)
+    }
+}
+
+/// The signed-in user: the guard requires a valid Passage auth token.
+///
+/// The [`Passage`] handle is read from managed state (see
+/// [`PassageFairing`](crate::PassageFairing)). The outcome is cached per request, so several
+/// guards on one route verify once. On failure the guard answers
+/// `Outcome::Error((status, PassageError))`: 401 without a valid token, 503 when the keys are
+/// unavailable, 500 without a managed `Passage`; register [`catchers`](crate::catchers) so those
+/// answers carry their headers and JSON body.
+///
+/// ```no_run
+/// use passage_rocket::PassageUser;
+///
+/// #[rocket::get("/me")]
+/// fn me(user: PassageUser) -> String {
+///     format!("signed in as {}", user.user_id())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PassageUser {
+    user_id: UserId,
+    passage: Passage,
+}
+
+impl PassageUser {
+    /// The Passage user ID (the token's `sub`).
+    ///
+    /// ```no_run
+    /// #[rocket::get("/id")]
+    /// fn id(user: passage_rocket::PassageUser) -> String {
+    ///     user.user_id().to_string()
+    /// }
+    /// ```
+    pub fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+
+    /// Takes the user ID out.
+    ///
+    /// ```no_run
+    /// #[rocket::get("/id")]
+    /// fn id(user: passage_rocket::PassageUser) -> String {
+    ///     user.into_user_id().to_string()
+    /// }
+    /// ```
+    pub fn into_user_id(self) -> UserId {
+        self.user_id
+    }
+
+    /// Fetches the full user from the management API (needs an API key in the config).
+    ///
+    /// ```no_run
+    /// #[rocket::get("/me")]
+    /// async fn me(user: passage_rocket::PassageUser) -> String {
+    ///     match user.fetch().await {
+    ///         Ok(user) => format!("{} <{}>", user.id, user.email),
+    ///         Err(error) => format!("management API failed: {error}"),
+    ///     }
+    /// }
+    /// ```
+    pub async fn fetch(&self) -> Result<User, ManagementError> {
+        self.passage.user().get(&self.user_id).await
+    }
+
+    /// The `Passage` handle that verified the token (for management calls).
+    ///
+    /// ```no_run
+    /// #[rocket::get("/app")]
+    /// fn app(user: passage_rocket::PassageUser) -> String {
+    ///     user.passage().config().app_id().to_owned()
+    /// }
+    /// ```
+    pub fn passage(&self) -> &Passage {
+        &self.passage
+    }
+}
+
+/// The request-local cache entry: the outcome of authenticating this request, once computed.
+struct Cached(Option<Result<PassageUser, PassageError>>);
+
+/// Authenticates the request once; later calls return the cached outcome.
+async fn authenticate<'r>(request: &'r Request<'_>) -> &'r Result<PassageUser, PassageError> {
+    let cached = request
+        .local_cache_async(async {
+            let Some(passage) = request.rocket().state::<Passage>() else {
+                return Cached(Some(Err(PassageError::not_configured())));
+            };
+            let result = passage
+                .authenticate_request(&RequestHeaders(request.headers()))
+                .await
+                .map(|user_id| PassageUser {
+                    user_id,
+                    passage: passage.clone(),
+                })
+                .map_err(PassageError::Auth);
+            Cached(Some(result))
+        })
+        .await;
+    match &cached.0 {
+        Some(result) => result,
+        // Only a catcher inserts an empty entry, and catchers run after every guard.
+        None => &NOT_RUN,
+    }
+}
+
+static NOT_RUN: Result<PassageUser, PassageError> = Err(PassageError::PassageNotConfigured);
+
+/// The error a Passage guard cached for this request, for the catchers.
+pub(crate) fn cached_error(request: &Request<'_>) -> Option<PassageError> {
+    match &request.local_cache(|| Cached(None)).0 {
+        Some(Err(error)) => Some(error.clone()),
+        _ => None,
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for PassageUser {
+    type Error = PassageError;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        match authenticate(request).await {
+            Ok(user) => Outcome::Success(user.clone()),
+            Err(error) => Outcome::Error((error.status(), error.clone())),
+        }
+    }
+}
+
+/// The signed-in user if the request carries a token, or anonymous if it carries none.
+///
+/// A token that is present but invalid is still refused with 401, and unavailable keys with 503:
+/// a forged token never passes as anonymous. (Rocket's own `Option<PassageUser>` guard would
+/// turn every failure into `None`; use this type instead.)
+///
+/// ```no_run
+/// use passage_rocket::MaybePassageUser;
+///
+/// #[rocket::get("/")]
+/// fn home(user: MaybePassageUser) -> String {
+///     match user.user() {
+///         Some(user) => format!("hello {}", user.user_id()),
+///         None => "hello stranger".to_owned(),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct MaybePassageUser(pub Option<PassageUser>);
+
+impl MaybePassageUser {
+    /// The user, if the request was authenticated.
+    ///
+    /// ```no_run
+    /// #[rocket::get("/")]
+    /// fn home(user: passage_rocket::MaybePassageUser) -> String {
+    ///     user.user().map(|u| u.user_id().to_string()).unwrap_or_default()
+    /// }
+    /// ```
+    pub fn user(&self) -> Option<&PassageUser> {
+        self.0.as_ref()
+    }
+
+    /// The user ID, if the request was authenticated.
+    ///
+    /// ```no_run
+    /// #[rocket::get("/")]
+    /// fn home(user: passage_rocket::MaybePassageUser) -> String {
+    ///     user.user_id().map(ToString::to_string).unwrap_or_default()
+    /// }
+    /// ```
+    pub fn user_id(&self) -> Option<&UserId> {
+        self.0.as_ref().map(PassageUser::user_id)
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for MaybePassageUser {
+    type Error = PassageError;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        match authenticate(request).await {
+            Ok(user) => Outcome::Success(Self(Some(user.clone()))),
+            Err(PassageError::Auth(AuthError::MissingToken)) => Outcome::Success(Self(None)),
+            Err(error) => Outcome::Error((error.status(), error.clone())),
+        }
+    }
+}
