@@ -1,2 +1,68 @@
-//! Shared helpers for the example apps.
+//! Helpers shared by the example apps (`src/bin/*.rs`): startup from the environment and the
+//! mapping of management API failures to HTTP answers. Kept small on purpose; each app reads on
+//! its own.
 #![forbid(unsafe_code)]
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use passage_core::management::ManagementError;
+use passage_core::{Config, Passage};
+use serde_json::{Value, json};
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Prints `message` on stderr and exits with status 2 (a configuration error).
+pub fn exit_misconfigured(message: impl std::fmt::Display) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(2)
+}
+
+/// Reads the `PASSAGE_*` variables (see [`Config::from_env`]), or exits with a clear message.
+pub fn config_or_exit() -> Config {
+    Config::from_env().unwrap_or_else(|error| exit_misconfigured(error))
+}
+
+/// Builds the `Passage` handle from the environment, or exits with a clear message.
+pub fn passage_or_exit() -> Passage {
+    Passage::new(config_or_exit()).unwrap_or_else(|error| exit_misconfigured(error))
+}
+
+/// `127.0.0.1:$PORT` (default 8080), or exits when `PORT` is not a port number.
+pub fn listen_addr_or_exit() -> SocketAddr {
+    let port = match std::env::var("PORT") {
+        Err(_) => 8080,
+        Ok(value) => value.trim().parse::<u16>().unwrap_or_else(|_| {
+            exit_misconfigured(format_args!("PORT={value:?} is not a port number"))
+        }),
+    };
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+/// The answer to a failed management call: 404 for a missing user or device, 400 for an
+/// argument refused before sending, 502 for everything else (the upstream API failed).
+pub fn management_failure(error: &ManagementError) -> (u16, Value) {
+    tracing::warn!(%error, "management API call failed");
+    if error.is_not_found() {
+        return (404, json!({ "code": "not_found", "error": "not found" }));
+    }
+    if let ManagementError::InvalidArgument(reason) = error {
+        return (400, json!({ "code": "bad_request", "error": reason }));
+    }
+    (
+        502,
+        json!({ "code": "management_api_error", "error": "the Passage management API failed" }),
+    )
+}
+
+/// The body of `/authenticated` and `/optional`: `{"user_id": <id or null>}`.
+pub fn user_id_body(user_id: Option<&str>) -> Value {
+    json!({ "user_id": user_id })
+}

@@ -1,0 +1,190 @@
+//! The axum example: the contract routes, plus `/admin/...` routes (behind `PassageLayer`) that
+//! show the management API: create, update, activate/deactivate and delete users, list and
+//! revoke devices, revoke sessions, and create magic links.
+//!
+//! ```text
+//! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p passage-examples --bin axum-app
+//! ```
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use passage_axum::{MaybePassageUser, PassageLayer, PassageUser};
+use passage_core::Passage;
+use passage_core::management::{
+    CreateUser, MagicLinkChannel, MagicLinkRequest, ManagementError, UpdateUser,
+};
+use passage_examples::{management_failure, user_id_body};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[tokio::main]
+async fn main() {
+    passage_examples::init_tracing();
+    let passage = passage_examples::passage_or_exit();
+    let addr = passage_examples::listen_addr_or_exit();
+
+    // Every admin route requires a signed-in user. (A real app would also check that this user
+    // is an administrator, e.g. from their user metadata.)
+    let admin = Router::new()
+        .route("/users", post(create_user))
+        .route(
+            "/users/{id}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
+        .route("/users/{id}/activate", post(activate_user))
+        .route("/users/{id}/deactivate", post(deactivate_user))
+        .route("/users/{id}/devices", get(list_devices))
+        .route("/users/{id}/devices/{device_id}", delete(revoke_device))
+        .route("/users/{id}/revoke-sessions", post(revoke_sessions))
+        .route("/magic-links", post(create_magic_link))
+        .layer(PassageLayer::new(passage.clone()));
+
+    let app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/authenticated", get(authenticated))
+        .route("/optional", get(optional))
+        .route("/me", get(me))
+        .nest("/admin", admin)
+        .with_state(passage);
+
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            passage_examples::exit_misconfigured(format_args!("cannot listen on {addr}: {error}"))
+        }
+    };
+    tracing::info!(%addr, "axum example listening");
+    if let Err(error) = axum::serve(listener, app).await {
+        eprintln!("error: server failed: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn authenticated(user: PassageUser) -> Json<serde_json::Value> {
+    Json(user_id_body(Some(user.user_id())))
+}
+
+async fn optional(MaybePassageUser(user): MaybePassageUser) -> Json<serde_json::Value> {
+    Json(user_id_body(user.as_ref().map(|u| u.user_id().as_str())))
+}
+
+async fn me(user: PassageUser) -> Response {
+    respond(user.fetch().await)
+}
+
+/// 200 with the value as JSON, or the failure's answer.
+fn respond<T: Serialize>(result: Result<T, ManagementError>) -> Response {
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(error) => failure(&error),
+    }
+}
+
+fn failure(error: &ManagementError) -> Response {
+    let (status, body) = management_failure(error);
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+        Json(body),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    email: String,
+}
+
+async fn create_user(State(passage): State<Passage>, Json(new): Json<NewUser>) -> Response {
+    match passage.user().create(CreateUser::email(new.email)).await {
+        Ok(user) => (StatusCode::CREATED, Json(user)).into_response(),
+        Err(error) => failure(&error),
+    }
+}
+
+async fn get_user(State(passage): State<Passage>, Path(id): Path<String>) -> Response {
+    respond(passage.user().get(&id).await)
+}
+
+#[derive(Deserialize)]
+struct Changes {
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+async fn update_user(
+    State(passage): State<Passage>,
+    Path(id): Path<String>,
+    Json(changes): Json<Changes>,
+) -> Response {
+    let mut update = UpdateUser::new();
+    if let Some(email) = changes.email {
+        update = update.email(email);
+    }
+    if let Some(phone) = changes.phone {
+        update = update.phone(phone);
+    }
+    respond(passage.user().update(&id, update).await)
+}
+
+async fn delete_user(State(passage): State<Passage>, Path(id): Path<String>) -> Response {
+    match passage.user().delete(&id).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => failure(&error),
+    }
+}
+
+async fn activate_user(State(passage): State<Passage>, Path(id): Path<String>) -> Response {
+    respond(passage.user().activate(&id).await)
+}
+
+async fn deactivate_user(State(passage): State<Passage>, Path(id): Path<String>) -> Response {
+    respond(passage.user().deactivate(&id).await)
+}
+
+async fn list_devices(State(passage): State<Passage>, Path(id): Path<String>) -> Response {
+    respond(
+        passage
+            .user()
+            .list_devices(&id)
+            .await
+            .map(|devices| json!({ "devices": devices })),
+    )
+}
+
+async fn revoke_device(
+    State(passage): State<Passage>,
+    Path((id, device_id)): Path<(String, String)>,
+) -> Response {
+    match passage.user().revoke_device(&id, &device_id).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => failure(&error),
+    }
+}
+
+async fn revoke_sessions(State(passage): State<Passage>, Path(id): Path<String>) -> Response {
+    match passage.user().revoke_refresh_tokens(&id).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => failure(&error),
+    }
+}
+
+#[derive(Deserialize)]
+struct LinkFor {
+    email: String,
+    #[serde(default)]
+    send: bool,
+}
+
+async fn create_magic_link(State(passage): State<Passage>, Json(link): Json<LinkFor>) -> Response {
+    let mut request = MagicLinkRequest::email(link.email);
+    if link.send {
+        request = request.send(MagicLinkChannel::Email);
+    }
+    match passage.create_magic_link(request).await {
+        Ok(link) => (StatusCode::CREATED, Json(link)).into_response(),
+        Err(error) => failure(&error),
+    }
+}

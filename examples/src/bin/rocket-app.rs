@@ -1,0 +1,82 @@
+//! The Rocket example: the contract routes with `passage_rocket`'s guards, fairing and catchers,
+//! plus `POST /me/sign-out-everywhere`, which revokes all the signed-in user's sessions.
+//!
+//! ```text
+//! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p passage-examples --bin rocket-app
+//! ```
+
+use passage_core::management::ManagementError;
+use passage_examples::{management_failure, user_id_body};
+use passage_rocket::{MaybePassageUser, PassageFairing, PassageUser};
+use rocket::http::Status;
+use rocket::serde::json::{Json, Value};
+use rocket::{get, post, routes};
+
+#[get("/health")]
+fn health() -> &'static str {
+    "ok"
+}
+
+#[get("/authenticated")]
+fn authenticated(user: PassageUser) -> Json<Value> {
+    Json(user_id_body(Some(user.user_id())))
+}
+
+#[get("/optional")]
+fn optional(user: MaybePassageUser) -> Json<Value> {
+    Json(user_id_body(user.user_id().map(|id| id.as_str())))
+}
+
+#[get("/me")]
+async fn me(user: PassageUser) -> Result<Json<Value>, (Status, Json<Value>)> {
+    match user.fetch().await {
+        Ok(user) => Ok(Json(
+            rocket::serde::json::to_value(user).unwrap_or_default(),
+        )),
+        Err(error) => Err(failure(&error)),
+    }
+}
+
+#[post("/me/sign-out-everywhere")]
+async fn sign_out_everywhere(user: PassageUser) -> Result<Status, (Status, Json<Value>)> {
+    match user
+        .passage()
+        .user()
+        .revoke_refresh_tokens(user.user_id())
+        .await
+    {
+        Ok(()) => Ok(Status::NoContent),
+        Err(error) => Err(failure(&error)),
+    }
+}
+
+fn failure(error: &ManagementError) -> (Status, Json<Value>) {
+    let (status, body) = management_failure(error);
+    (Status::new(status), Json(body))
+}
+
+#[rocket::main]
+async fn main() {
+    passage_examples::init_tracing();
+    // Checked here for a clear message; the fairing would also refuse to ignite.
+    let config = passage_examples::config_or_exit();
+    let addr = passage_examples::listen_addr_or_exit();
+
+    let figment = rocket::Config::figment()
+        .merge(("address", addr.ip()))
+        .merge(("port", addr.port()))
+        .merge(("log_level", rocket::config::LogLevel::Critical));
+    let launched = rocket::custom(figment)
+        .attach(PassageFairing::new(config))
+        .mount(
+            "/",
+            routes![health, authenticated, optional, me, sign_out_everywhere],
+        )
+        .register("/", passage_rocket::catchers())
+        .launch()
+        .await;
+    if let Err(error) = launched {
+        eprintln!("error: {}", error.pretty_print());
+        std::process::exit(1);
+    }
+}

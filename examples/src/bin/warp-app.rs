@@ -1,0 +1,75 @@
+//! The warp example: the contract routes, with `passage_warp`'s filters and its `recover`
+//! handler, plus `POST /me/magic-link`, which emails the signed-in user a sign-in link.
+//!
+//! ```text
+//! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p passage-examples --bin warp-app
+//! ```
+
+use std::convert::Infallible;
+
+use passage_core::management::{MagicLinkRequest, ManagementError};
+use passage_examples::{management_failure, user_id_body};
+use passage_warp::{PassageUser, handle_rejection, optional_user, user};
+use warp::Filter;
+use warp::http::StatusCode;
+use warp::reply::{Reply, Response, json, with_status};
+
+#[tokio::main]
+async fn main() {
+    passage_examples::init_tracing();
+    let passage = passage_examples::passage_or_exit();
+    let addr = passage_examples::listen_addr_or_exit();
+
+    let health = warp::path!("health").map(|| "ok");
+    let authenticated = warp::path!("authenticated")
+        .and(user(passage.clone()))
+        .map(|user: PassageUser| json(&user_id_body(Some(user.user_id()))));
+    let optional = warp::path!("optional")
+        .and(optional_user(passage.clone()))
+        .map(|user: Option<PassageUser>| {
+            json(&user_id_body(user.as_ref().map(|u| u.user_id().as_str())))
+        });
+    let me = warp::path!("me").and(user(passage.clone())).and_then(me);
+    let magic_link = warp::path!("me" / "magic-link")
+        .and(warp::post())
+        .and(user(passage))
+        .and_then(magic_link);
+
+    let routes = warp::get()
+        .and(health.or(authenticated).or(optional).or(me))
+        .or(magic_link)
+        .recover(handle_rejection);
+
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            passage_examples::exit_misconfigured(format_args!("cannot listen on {addr}: {error}"))
+        }
+    };
+    tracing::info!(%addr, "warp example listening");
+    warp::serve(routes).incoming(listener).run().await;
+}
+
+async fn me(user: PassageUser) -> Result<Response, Infallible> {
+    Ok(match user.fetch().await {
+        Ok(user) => json(&user).into_response(),
+        Err(error) => failure(&error),
+    })
+}
+
+async fn magic_link(user: PassageUser) -> Result<Response, Infallible> {
+    let request = MagicLinkRequest::user_id(user.user_id().as_str());
+    Ok(match user.passage().create_magic_link(request).await {
+        Ok(link) => with_status(json(&link), StatusCode::CREATED).into_response(),
+        Err(error) => failure(&error),
+    })
+}
+
+fn failure(error: &ManagementError) -> Response {
+    let (status, body) = management_failure(error);
+    with_status(
+        json(&body),
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+    )
+    .into_response()
+}
