@@ -46,25 +46,50 @@ async fn serve_jwks(body: String) -> String {
 fn verify(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
-    let n = pair.public_key().modulus().big_endian_without_leading_zero().to_vec();
-    let e = pair.public_key().exponent().big_endian_without_leading_zero().to_vec();
+    let n = pair
+        .public_key()
+        .modulus()
+        .big_endian_without_leading_zero()
+        .to_vec();
+    let e = pair
+        .public_key()
+        .exponent()
+        .big_endian_without_leading_zero()
+        .to_vec();
     let jwks = serde_json::json!({"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": "bench", "n": b64(&n), "e": b64(&e)}]});
     let origin = rt.block_on(serve_jwks(jwks.to_string()));
     let issuer = format!("{origin}/v1/apps/{APP_ID}");
 
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let claims = serde_json::json!({
         "sub": USER_ID, "iss": issuer, "aud": ["http://localhost:8080", APP_ID],
         "iat": now, "nbf": now - 5, "exp": now + 3600,
     });
-    let input = format!("{}.{}", b64(r#"{"alg":"RS256","kid":"bench","typ":"JWT"}"#), b64(claims.to_string()));
+    let input = format!(
+        "{}.{}",
+        b64(r#"{"alg":"RS256","kid":"bench","typ":"JWT"}"#),
+        b64(claims.to_string())
+    );
     let mut sig = vec![0; pair.public_modulus_len()];
-    pair.sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut sig).unwrap();
+    pair.sign(
+        &signature::RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .unwrap();
     let token = format!("{input}.{}", b64(&sig));
     println!("token length: {} bytes", token.len());
 
     let build = |entries| {
-        let config = Config::builder(APP_ID).origin(&origin).token_cache_entries(entries).build().unwrap();
+        let config = Config::builder(APP_ID)
+            .origin(&origin)
+            .token_cache_entries(entries)
+            .build()
+            .unwrap();
         let passage = Passage::new(config).unwrap();
         rt.block_on(passage.warm_up()).unwrap();
         passage
@@ -83,21 +108,46 @@ fn verify(c: &mut Criterion) {
         validation.set_issuer(&[&issuer]);
         validation.validate_nbf = true;
         b.iter(|| {
-            let data = jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &key, &validation).unwrap();
+            let data =
+                jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &key, &validation)
+                    .unwrap();
             black_box(data.claims);
         });
     });
     group.bench_function("passage_cold", |b| {
-        b.iter(|| black_box(uncached.validate_jwt(black_box(&token)).now_or_never().unwrap().unwrap()));
+        b.iter(|| {
+            black_box(
+                uncached
+                    .validate_jwt(black_box(&token))
+                    .now_or_never()
+                    .unwrap()
+                    .unwrap(),
+            )
+        });
     });
     group.bench_function("passage_cached", |b| {
-        b.iter(|| black_box(cached.validate_jwt(black_box(&token)).now_or_never().unwrap().unwrap()));
+        b.iter(|| {
+            black_box(
+                cached
+                    .validate_jwt(black_box(&token))
+                    .now_or_never()
+                    .unwrap()
+                    .unwrap(),
+            )
+        });
     });
     group.bench_function("rsa_check_parsed_key", |b| {
-        let parsed = RsaPublicKeyComponents { n: &n[..], e: &e[..] }
-            .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
-            .unwrap();
-        b.iter(|| parsed.verify_sig(black_box(input.as_bytes()), black_box(&sig)).unwrap());
+        let parsed = RsaPublicKeyComponents {
+            n: &n[..],
+            e: &e[..],
+        }
+        .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
+        .unwrap();
+        b.iter(|| {
+            parsed
+                .verify_sig(black_box(input.as_bytes()), black_box(&sig))
+                .unwrap()
+        });
     });
     group.finish();
 }

@@ -98,7 +98,9 @@ pub enum ConfigError {
     #[error("the Passage app ID {0:?} is invalid: use 1 to 64 ASCII letters, digits, '-' or '_'")]
     InvalidAppId(String),
     /// The API key is empty or has whitespace or control characters.
-    #[error("the Passage API key is invalid: it must be non-empty and have no whitespace or control characters")]
+    #[error(
+        "the Passage API key is invalid: it must be non-empty and have no whitespace or control characters"
+    )]
     InvalidApiKey,
     /// The auth strategy is neither `cookie` nor `header`.
     #[error("the auth strategy {0:?} is invalid: use \"cookie\" or \"header\"")]
@@ -461,7 +463,11 @@ impl ConfigBuilder {
         };
         let auth_origin = parse_origin("auth origin", &self.auth_origin)?;
         let api_origin = parse_origin("API origin", &self.api_origin)?;
-        check_range("leeway", self.leeway <= Duration::from_secs(300), "at most 300 s")?;
+        check_range(
+            "leeway",
+            self.leeway <= Duration::from_secs(300),
+            "at most 300 s",
+        )?;
         for (name, value) in [
             ("connect_timeout", self.connect_timeout),
             ("request_timeout", self.request_timeout),
@@ -479,13 +485,21 @@ impl ConfigBuilder {
             jwks.min_ttl <= jwks.max_ttl && !jwks.max_ttl.is_zero(),
             "min_ttl <= max_ttl and max_ttl > 0",
         )?;
-        check_range("jwks.max_fetches_per_minute", jwks.max_fetches_per_minute >= 1, "at least 1")?;
+        check_range(
+            "jwks.max_fetches_per_minute",
+            jwks.max_fetches_per_minute >= 1,
+            "at least 1",
+        )?;
         check_range(
             "jwks.max_response_bytes",
             (1024..=16 * 1024 * 1024).contains(&jwks.max_response_bytes),
             "between 1 KiB and 16 MiB",
         )?;
-        check_range("jwks.max_keys", (1..=1024).contains(&jwks.max_keys), "between 1 and 1024")?;
+        check_range(
+            "jwks.max_keys",
+            (1..=1024).contains(&jwks.max_keys),
+            "between 1 and 1024",
+        )?;
         check_range(
             "jwks backoff",
             jwks.initial_backoff <= jwks.max_backoff,
@@ -532,7 +546,11 @@ fn validate_app_id(app_id: &str) -> Result<(), ConfigError> {
 }
 
 fn parse_origin(name: &'static str, value: &str) -> Result<Url, ConfigError> {
-    let invalid = |reason| ConfigError::InvalidOrigin { name, value: value.to_owned(), reason };
+    let invalid = |reason| ConfigError::InvalidOrigin {
+        name,
+        value: value.to_owned(),
+        reason,
+    };
     let url = Url::parse(value).map_err(|_| invalid("not an absolute URL"))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid("credentials are not allowed in an origin"));
@@ -549,8 +567,12 @@ fn parse_origin(name: &'static str, value: &str) -> Result<Url, ConfigError> {
     match url.scheme() {
         "https" => Ok(url),
         "http" if loopback => Ok(url),
-        "http" => Err(invalid("plain http is allowed only on loopback hosts; use https")),
-        _ => Err(invalid("the scheme must be https (or http on a loopback host)")),
+        "http" => Err(invalid(
+            "plain http is allowed only on loopback hosts; use https",
+        )),
+        _ => Err(invalid(
+            "the scheme must be https (or http on a loopback host)",
+        )),
     }
 }
 
@@ -581,10 +603,16 @@ mod tests {
 
     #[test]
     fn app_id_is_validated() {
-        assert_eq!(Config::builder("").build().unwrap_err(), ConfigError::MissingAppId);
+        assert_eq!(
+            Config::builder("").build().unwrap_err(),
+            ConfigError::MissingAppId
+        );
         for bad in ["../x", "a b", "a/b", "a?b", "é", &"a".repeat(65)] {
             assert!(
-                matches!(Config::builder(bad).build(), Err(ConfigError::InvalidAppId(_))),
+                matches!(
+                    Config::builder(bad).build(),
+                    Err(ConfigError::InvalidAppId(_))
+                ),
                 "{bad}"
             );
         }
@@ -610,7 +638,10 @@ mod tests {
 
     #[test]
     fn api_key_is_redacted() {
-        let config = Config::builder("app").api_key("super-secret").build().unwrap();
+        let config = Config::builder("app")
+            .api_key("super-secret")
+            .build()
+            .unwrap();
         let debug = format!("{config:?}");
         assert!(!debug.contains("super-secret"), "{debug}");
         assert_eq!(config.api_key().unwrap().expose(), "super-secret");
@@ -645,9 +676,22 @@ mod tests {
 
     #[test]
     fn ranges_are_checked() {
-        assert!(Config::builder("a").leeway(Duration::from_secs(301)).build().is_err());
-        assert!(Config::builder("a").request_timeout(Duration::ZERO).build().is_err());
-        let jwks = JwksSettings { max_keys: 0, ..JwksSettings::default() };
+        assert!(
+            Config::builder("a")
+                .leeway(Duration::from_secs(301))
+                .build()
+                .is_err()
+        );
+        assert!(
+            Config::builder("a")
+                .request_timeout(Duration::ZERO)
+                .build()
+                .is_err()
+        );
+        let jwks = JwksSettings {
+            max_keys: 0,
+            ..JwksSettings::default()
+        };
         assert!(Config::builder("a").jwks(jwks).build().is_err());
     }
 }

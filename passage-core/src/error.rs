@@ -115,7 +115,11 @@ impl fmt::Display for KeysUnavailableReason {
             Self::TooManyKeys => f.write_str("JWKS lists too many keys"),
             Self::NoUsableKeys => f.write_str("JWKS has no usable RS256 key"),
             Self::Backoff { retry_after } => {
-                write!(f, "JWKS fetch failed recently; next try in {} ms", retry_after.as_millis())
+                write!(
+                    f,
+                    "JWKS fetch failed recently; next try in {} ms",
+                    retry_after.as_millis()
+                )
             }
         }
     }
@@ -201,12 +205,18 @@ mod tests {
     #[test]
     fn responses() {
         let missing = AuthError::MissingToken.response();
-        assert_eq!((missing.status, missing.www_authenticate), (401, Some("Bearer")));
+        assert_eq!(
+            (missing.status, missing.www_authenticate),
+            (401, Some("Bearer"))
+        );
         let unavailable = AuthError::KeysUnavailable(KeysUnavailableReason::Backoff {
             retry_after: Duration::from_millis(200),
         })
         .response();
-        assert_eq!((unavailable.status, unavailable.retry_after), (503, Some(1)));
+        assert_eq!(
+            (unavailable.status, unavailable.retry_after),
+            (503, Some(1))
+        );
         assert!(unavailable.www_authenticate.is_none());
         for body in [missing.body, unavailable.body] {
             assert!(serde_json::from_str::<serde_json::Value>(body).is_ok());

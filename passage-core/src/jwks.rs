@@ -153,7 +153,9 @@ impl Jwks {
                 lookup(&set, kid)
             }
             _ => {
-                let start = self.start(Cause::Missing, None).map_err(AuthError::KeysUnavailable)?;
+                let start = self
+                    .start(Cause::Missing, None)
+                    .map_err(AuthError::KeysUnavailable)?;
                 let set = self.wait(start).await.map_err(AuthError::KeysUnavailable)?;
                 match set.get(kid) {
                     Some(key) => Ok(Arc::clone(key)),
@@ -169,15 +171,25 @@ impl Jwks {
     /// Fetches now unless a fetch is not allowed yet; for an eager warm-up.
     pub(crate) async fn warm_up(&self) -> Result<(), KeysUnavailableReason> {
         let seen = self.current.load_full();
-        if seen.as_ref().is_some_and(|set| Instant::now() < set.fresh_until) {
+        if seen
+            .as_ref()
+            .is_some_and(|set| Instant::now() < set.fresh_until)
+        {
             return Ok(());
         }
         let start = self.start(Cause::Missing, seen.as_ref())?;
         self.wait(start).await.map(drop)
     }
 
-    async fn unknown_kid(&self, kid: &str, set: Arc<KeySet>) -> Result<Arc<VerifyingKey>, AuthError> {
-        let known_unknown = self.unknown_kids.get(kid).is_some_and(|until| Instant::now() < until);
+    async fn unknown_kid(
+        &self,
+        kid: &str,
+        set: Arc<KeySet>,
+    ) -> Result<Arc<VerifyingKey>, AuthError> {
+        let known_unknown = self
+            .unknown_kids
+            .get(kid)
+            .is_some_and(|until| Instant::now() < until);
         if known_unknown {
             return lookup(&set, kid);
         }
@@ -201,11 +213,17 @@ impl Jwks {
 
     fn lock(&self) -> MutexGuard<'_, FetchState> {
         // The state is plain bookkeeping, valid even if a holder panicked.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Joins the fetch under way, or starts one if the cause's gates allow it.
-    fn start(&self, cause: Cause, seen: Option<&Arc<KeySet>>) -> Result<Start, KeysUnavailableReason> {
+    fn start(
+        &self,
+        cause: Cause,
+        seen: Option<&Arc<KeySet>>,
+    ) -> Result<Start, KeysUnavailableReason> {
         let now = Instant::now();
         let mut state = self.lock();
         if let Some(inflight) = &state.inflight {
@@ -219,23 +237,33 @@ impl Jwks {
             }
         }
         if let Some(retry_at) = state.retry_at.filter(|at| now < *at) {
-            return Err(KeysUnavailableReason::Backoff { retry_after: retry_at - now });
+            return Err(KeysUnavailableReason::Backoff {
+                retry_after: retry_at - now,
+            });
         }
-        if cause == Cause::UnknownKid {
-            if let Some(last) = state.last_attempt {
-                let next = last + self.settings.refresh_cooldown;
-                if now < next {
-                    return Err(KeysUnavailableReason::Backoff { retry_after: next - now });
-                }
+        if cause == Cause::UnknownKid
+            && let Some(last) = state.last_attempt
+        {
+            let next = last + self.settings.refresh_cooldown;
+            if now < next {
+                return Err(KeysUnavailableReason::Backoff {
+                    retry_after: next - now,
+                });
             }
         }
         let minute = Duration::from_secs(60);
-        while state.recent.front().is_some_and(|t| now.duration_since(*t) >= minute) {
+        while state
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= minute)
+        {
             state.recent.pop_front();
         }
         if state.recent.len() >= self.settings.max_fetches_per_minute as usize {
             let oldest = state.recent.front().copied().unwrap_or(now);
-            return Err(KeysUnavailableReason::Backoff { retry_after: (oldest + minute) - now });
+            return Err(KeysUnavailableReason::Backoff {
+                retry_after: (oldest + minute) - now,
+            });
         }
         state.recent.push_back(now);
         state.last_attempt = Some(now);
@@ -359,10 +387,10 @@ fn ttl_from_headers(headers: &reqwest::header::HeaderMap, settings: &JwksSetting
             if lower == "no-store" || lower == "no-cache" {
                 return settings.min_ttl;
             }
-            if let Some(secs) = lower.strip_prefix("max-age=") {
-                if let Ok(secs) = secs.trim_matches('"').parse::<u64>() {
-                    ttl = Some(Duration::from_secs(secs));
-                }
+            if let Some(secs) = lower.strip_prefix("max-age=")
+                && let Ok(secs) = secs.trim_matches('"').parse::<u64>()
+            {
+                ttl = Some(Duration::from_secs(secs));
             }
         }
     }
@@ -424,12 +452,20 @@ fn parse_key_set(
         let verifying = match reused {
             Some(old) => old,
             None => {
-                let components = RsaPublicKeyComponents { n: &n[..], e: &e[..] };
+                let components = RsaPublicKeyComponents {
+                    n: &n[..],
+                    e: &e[..],
+                };
                 let Ok(parsed) = components.to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
                 else {
                     continue;
                 };
-                Arc::new(VerifyingKey { kid: key.kid.as_str().into(), n, e, key: parsed })
+                Arc::new(VerifyingKey {
+                    kid: key.kid.as_str().into(),
+                    n,
+                    e,
+                    key: parsed,
+                })
             }
         };
         keys.insert(key.kid.into_boxed_str(), verifying);
@@ -451,7 +487,10 @@ fn usable_key(value: &serde_json::Value) -> Option<RawKey> {
 
 /// Decodes `n` and `e`, drops leading zero bytes (they do not change the integers) and checks
 /// the modulus size.
-fn rsa_components(n: &str, e: &str) -> Option<(Box<[u8]>, Box<[u8]>)> {
+/// A modulus and an exponent, big-endian without leading zeros.
+type RsaComponents = (Box<[u8]>, Box<[u8]>);
+
+fn rsa_components(n: &str, e: &str) -> Option<RsaComponents> {
     let strip = |bytes: Vec<u8>| -> Box<[u8]> {
         let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
         bytes[first..].into()
@@ -487,12 +526,21 @@ mod tests {
             h.insert(reqwest::header::CACHE_CONTROL, v.parse().unwrap());
             h
         };
-        assert_eq!(ttl_from_headers(&headers("public, max-age=120"), &s), Duration::from_secs(120));
+        assert_eq!(
+            ttl_from_headers(&headers("public, max-age=120"), &s),
+            Duration::from_secs(120)
+        );
         assert_eq!(ttl_from_headers(&headers("max-age=1"), &s), s.min_ttl);
-        assert_eq!(ttl_from_headers(&headers("max-age=99999999"), &s), s.max_ttl);
+        assert_eq!(
+            ttl_from_headers(&headers("max-age=99999999"), &s),
+            s.max_ttl
+        );
         assert_eq!(ttl_from_headers(&headers("no-store"), &s), s.min_ttl);
         assert_eq!(ttl_from_headers(&headers("max-age=abc"), &s), s.default_ttl);
-        assert_eq!(ttl_from_headers(&reqwest::header::HeaderMap::new(), &s), s.default_ttl);
+        assert_eq!(
+            ttl_from_headers(&reqwest::header::HeaderMap::new(), &s),
+            s.default_ttl
+        );
     }
 
     #[test]
@@ -502,7 +550,8 @@ mod tests {
         assert!(rsa_components(&n2048, e).is_some());
         let mut padded = vec![0u8, 0u8];
         padded.extend([0xC5u8; 256]);
-        let (n, _) = rsa_components(&general_purpose::URL_SAFE_NO_PAD.encode(&padded), "AAEAAQ").unwrap();
+        let (n, _) =
+            rsa_components(&general_purpose::URL_SAFE_NO_PAD.encode(&padded), "AAEAAQ").unwrap();
         assert_eq!(n.len(), 256);
         let n1024 = general_purpose::URL_SAFE_NO_PAD.encode([0xC5u8; 128]);
         assert!(rsa_components(&n1024, e).is_none());
@@ -516,10 +565,19 @@ mod tests {
     #[test]
     fn unusable_keys_are_dropped_and_garbage_rejected() {
         let s = settings();
-        assert_eq!(parse_key_set(b"not json", &s, None).err(), Some(KeysUnavailableReason::InvalidJwks));
-        assert_eq!(parse_key_set(b"{\"keys\":{}}", &s, None).err(), Some(KeysUnavailableReason::InvalidJwks));
+        assert_eq!(
+            parse_key_set(b"not json", &s, None).err(),
+            Some(KeysUnavailableReason::InvalidJwks)
+        );
+        assert_eq!(
+            parse_key_set(b"{\"keys\":{}}", &s, None).err(),
+            Some(KeysUnavailableReason::InvalidJwks)
+        );
         let many = format!("{{\"keys\":[{}]}}", vec!["{}"; s.max_keys + 1].join(","));
-        assert_eq!(parse_key_set(many.as_bytes(), &s, None).err(), Some(KeysUnavailableReason::TooManyKeys));
+        assert_eq!(
+            parse_key_set(many.as_bytes(), &s, None).err(),
+            Some(KeysUnavailableReason::TooManyKeys)
+        );
         let set = parse_key_set(
             br#"{"keys":[{"kty":"oct","kid":"a","k":"AAAA"},{"kty":"RSA","use":"enc","kid":"b","n":"AQAB","e":"AQAB"},"x",1]}"#,
             &s,
@@ -533,7 +591,10 @@ mod tests {
     fn token_segments_are_strict() {
         assert_eq!(decode_segment("YQ").unwrap(), b"a");
         assert!(decode_segment("YQ==").is_none());
-        assert!(decode_segment("YR").is_none(), "non-canonical trailing bits");
+        assert!(
+            decode_segment("YR").is_none(),
+            "non-canonical trailing bits"
+        );
         assert!(decode_segment("Y+").is_none());
     }
 }

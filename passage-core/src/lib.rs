@@ -18,11 +18,11 @@
 
 mod config;
 mod error;
-mod transport;
 mod jwks;
 pub mod management;
 mod passage;
 mod token_source;
+mod transport;
 mod user_id;
 mod verifier;
 

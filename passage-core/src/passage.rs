@@ -37,7 +37,9 @@ struct Inner {
 
 impl std::fmt::Debug for Passage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Passage").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("Passage")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,7 +59,13 @@ impl Passage {
             .build()
             .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
         let verifier = Verifier::new(&config, http.clone());
-        Ok(Self { inner: Arc::new(Inner { config, http, verifier }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                http,
+                verifier,
+            }),
+        })
     }
 
     /// Builds a handle from the `PASSAGE_*` environment variables (see [`Config::from_env`]).
@@ -125,7 +133,12 @@ impl Passage {
     /// # }
     /// ```
     pub async fn warm_up(&self) -> Result<(), AuthError> {
-        self.inner.verifier.jwks().warm_up().await.map_err(AuthError::KeysUnavailable)
+        self.inner
+            .verifier
+            .jwks()
+            .warm_up()
+            .await
+            .map_err(AuthError::KeysUnavailable)
     }
 
     /// How many JWKS fetches this handle has started (for diagnostics and tests).

@@ -35,7 +35,9 @@ pub trait TokenSource {
 
 impl TokenSource for http::HeaderMap {
     fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.get_all(name).into_iter().map(http::HeaderValue::as_bytes)
+        self.get_all(name)
+            .into_iter()
+            .map(http::HeaderValue::as_bytes)
     }
 }
 
@@ -175,12 +177,20 @@ mod tests {
     }
 
     fn is_malformed(r: Result<String, AuthError>) -> bool {
-        matches!(r, Err(AuthError::InvalidToken(InvalidTokenReason::Malformed)))
+        matches!(
+            r,
+            Err(AuthError::InvalidToken(InvalidTokenReason::Malformed))
+        )
     }
 
     #[test]
     fn bearer_scheme_is_case_insensitive() {
-        for v in [&b"Bearer a.b.c"[..], b"bearer a.b.c", b"BEARER   a.b.c ", b"Bearer\ta.b.c"] {
+        for v in [
+            &b"Bearer a.b.c"[..],
+            b"bearer a.b.c",
+            b"BEARER   a.b.c ",
+            b"Bearer\ta.b.c",
+        ] {
             assert_eq!(header(v).unwrap(), "a.b.c");
         }
     }
@@ -191,7 +201,13 @@ mod tests {
             extract_token(AuthStrategy::Header, &http::HeaderMap::new()),
             Err(AuthError::MissingToken)
         ));
-        for v in [&b"Bearer"[..], b"Bearer   ", b"Basic dXNlcjpwdw==", b"", b"a.b.c"] {
+        for v in [
+            &b"Bearer"[..],
+            b"Bearer   ",
+            b"Basic dXNlcjpwdw==",
+            b"",
+            b"a.b.c",
+        ] {
             assert!(matches!(header(v), Err(AuthError::MissingToken)), "{v:?}");
         }
     }
@@ -202,7 +218,10 @@ mod tests {
         assert!(is_malformed(header(b"Bearer a.b.c=")));
         assert!(is_malformed(header(b"Bearer \xff\xfe")));
         assert!(is_malformed(header(b"Bearer a+b/c")));
-        let two = headers(&[("authorization", b"Bearer a.b.c"), ("authorization", b"Bearer a.b.c")]);
+        let two = headers(&[
+            ("authorization", b"Bearer a.b.c"),
+            ("authorization", b"Bearer a.b.c"),
+        ]);
         assert!(matches!(
             extract_token(AuthStrategy::Header, &two),
             Err(AuthError::InvalidToken(InvalidTokenReason::Malformed))
@@ -228,20 +247,40 @@ mod tests {
     #[test]
     fn cookie_parsing() {
         assert_eq!(cookie(&[b"psg_auth_token=a.b.c"]).unwrap(), "a.b.c");
-        assert_eq!(cookie(&[b"x=1; psg_auth_token=a.b.c; y=2"]).unwrap(), "a.b.c");
-        assert_eq!(cookie(&[b"x=1", b"psg_auth_token=\"a.b.c\""]).unwrap(), "a.b.c");
-        assert_eq!(cookie(&[b"psg_auth_token=a.b.c; psg_auth_token=a.b.c"]).unwrap(), "a.b.c");
+        assert_eq!(
+            cookie(&[b"x=1; psg_auth_token=a.b.c; y=2"]).unwrap(),
+            "a.b.c"
+        );
+        assert_eq!(
+            cookie(&[b"x=1", b"psg_auth_token=\"a.b.c\""]).unwrap(),
+            "a.b.c"
+        );
+        assert_eq!(
+            cookie(&[b"psg_auth_token=a.b.c; psg_auth_token=a.b.c"]).unwrap(),
+            "a.b.c"
+        );
         assert!(matches!(cookie(&[b"x=1"]), Err(AuthError::MissingToken)));
-        assert!(matches!(cookie(&[b"psg_auth_token="]), Err(AuthError::MissingToken)));
-        assert!(matches!(cookie(&[b"xpsg_auth_token=a.b.c"]), Err(AuthError::MissingToken)));
-        assert!(is_malformed(cookie(&[b"psg_auth_token=a.b.c; psg_auth_token=d.e.f"])));
+        assert!(matches!(
+            cookie(&[b"psg_auth_token="]),
+            Err(AuthError::MissingToken)
+        ));
+        assert!(matches!(
+            cookie(&[b"xpsg_auth_token=a.b.c"]),
+            Err(AuthError::MissingToken)
+        ));
+        assert!(is_malformed(cookie(&[
+            b"psg_auth_token=a.b.c; psg_auth_token=d.e.f"
+        ])));
         assert!(is_malformed(cookie(&[b"psg_auth_token=a b"])));
         assert!(is_malformed(cookie(&[b"psg_auth_token=\xff"])));
     }
 
     #[test]
     fn strategy_reads_exactly_one_source() {
-        let both = headers(&[("authorization", b"Bearer h.h.h"), ("cookie", b"psg_auth_token=c.c.c")]);
+        let both = headers(&[
+            ("authorization", b"Bearer h.h.h"),
+            ("cookie", b"psg_auth_token=c.c.c"),
+        ]);
         assert_eq!(extract_token(AuthStrategy::Header, &both).unwrap(), "h.h.h");
         assert_eq!(extract_token(AuthStrategy::Cookie, &both).unwrap(), "c.c.c");
         let header_only = headers(&[("authorization", b"Bearer h.h.h")]);

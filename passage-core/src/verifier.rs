@@ -82,7 +82,14 @@ impl Verifier {
         }
         let (user_id, exp, key) = self.verify_uncached(token).await?;
         if let Some(cache) = &self.cache {
-            cache.insert(token.into(), CachedToken { user_id: user_id.clone(), exp, key });
+            cache.insert(
+                token.into(),
+                CachedToken {
+                    user_id: user_id.clone(),
+                    exp,
+                    key,
+                },
+            );
         }
         Ok(user_id)
     }
@@ -135,7 +142,8 @@ impl Verifier {
             return Err(invalid(InvalidTokenReason::BadSignature));
         }
         let claims: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(&payload).map_err(|_| invalid(InvalidTokenReason::InvalidClaims))?;
+            serde_json::from_slice(&payload)
+                .map_err(|_| invalid(InvalidTokenReason::InvalidClaims))?;
         let (user_id, exp) = self.check_claims(&claims, now_unix())?;
         Ok((user_id, exp, key))
     }
@@ -149,24 +157,24 @@ impl Verifier {
         if now >= exp.saturating_add(self.leeway) {
             return Err(invalid(InvalidTokenReason::Expired));
         }
-        if let Some(nbf) = numeric_date(claims, "nbf")? {
-            if now.saturating_add(self.leeway) < nbf {
-                return Err(invalid(InvalidTokenReason::NotYetValid));
-            }
+        if let Some(nbf) = numeric_date(claims, "nbf")?
+            && now.saturating_add(self.leeway) < nbf
+        {
+            return Err(invalid(InvalidTokenReason::NotYetValid));
         }
-        if let Some(iat) = numeric_date(claims, "iat")? {
-            if iat > now.saturating_add(self.leeway) {
-                return Err(invalid(InvalidTokenReason::IssuedInFuture));
-            }
+        if let Some(iat) = numeric_date(claims, "iat")?
+            && iat > now.saturating_add(self.leeway)
+        {
+            return Err(invalid(InvalidTokenReason::IssuedInFuture));
         }
         if claims.get("iss").and_then(serde_json::Value::as_str) != Some(self.issuer.as_str()) {
             return Err(invalid(InvalidTokenReason::WrongIssuer));
         }
         let audience_ok = match claims.get("aud") {
             Some(serde_json::Value::String(aud)) => *aud == self.app_id,
-            Some(serde_json::Value::Array(auds)) => {
-                auds.iter().any(|aud| aud.as_str() == Some(self.app_id.as_str()))
-            }
+            Some(serde_json::Value::Array(auds)) => auds
+                .iter()
+                .any(|aud| aud.as_str() == Some(self.app_id.as_str())),
             _ => false,
         };
         if !audience_ok {
@@ -191,7 +199,11 @@ fn numeric_date(
         None => Ok(None),
         Some(serde_json::Value::Number(n)) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.floor() as i64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f.floor() as i64)
+            })
             .map(Some)
             .ok_or(invalid(InvalidTokenReason::InvalidClaims)),
         Some(_) => Err(invalid(InvalidTokenReason::InvalidClaims)),

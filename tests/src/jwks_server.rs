@@ -51,7 +51,10 @@ impl JwksServer {
     /// Starts serving `keys` (a JSON value such as `{"keys": [...]}`) on `127.0.0.1:0`.
     pub async fn start(keys: Value) -> Self {
         let shared = Arc::new(Shared {
-            mode: Mutex::new(JwksMode::Serve { keys, cache_control: None }),
+            mode: Mutex::new(JwksMode::Serve {
+                keys,
+                cache_control: None,
+            }),
             hits: AtomicU64::new(0),
         });
         let app = Router::new()
@@ -77,7 +80,10 @@ impl JwksServer {
 
     /// Serves a new key set.
     pub fn serve(&self, keys: Value) {
-        self.set(JwksMode::Serve { keys, cache_control: None });
+        self.set(JwksMode::Serve {
+            keys,
+            cache_control: None,
+        });
     }
 
     /// How many JWKS requests arrived.
@@ -96,10 +102,15 @@ async fn serve(State(shared): State<Arc<Shared>>) -> Response {
     shared.hits.fetch_add(1, Ordering::SeqCst);
     let mode = shared.mode.lock().unwrap().clone();
     match mode {
-        JwksMode::Serve { keys, cache_control } => {
+        JwksMode::Serve {
+            keys,
+            cache_control,
+        } => {
             let mut response = axum::Json(keys).into_response();
             if let Some(cc) = cache_control {
-                response.headers_mut().insert(header::CACHE_CONTROL, cc.parse().unwrap());
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, cc.parse().unwrap());
             }
             response
         }
@@ -111,7 +122,9 @@ async fn serve(State(shared): State<Arc<Shared>>) -> Response {
         JwksMode::Garbage => (StatusCode::OK, "<html>\u{0}\u{1}not a key set").into_response(),
         JwksMode::Huge => {
             let chunk = bytes_chunk();
-            let stream = futures::stream::iter((0..160).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+            let stream = futures::stream::iter(
+                (0..160).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+            );
             Response::builder()
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from_stream(stream))

@@ -22,13 +22,19 @@ pub struct TestKey {
 impl TestKey {
     /// A fresh 2048-bit key.
     pub fn generate(kid: &str) -> Self {
-        Self { kid: kid.to_owned(), pair: KeyPair::generate(KeySize::Rsa2048).unwrap() }
+        Self {
+            kid: kid.to_owned(),
+            pair: KeyPair::generate(KeySize::Rsa2048).unwrap(),
+        }
     }
 
     /// The modulus and exponent, big-endian.
     pub fn components(&self) -> (Vec<u8>, Vec<u8>) {
         let public = self.pair.public_key();
-        (public.modulus().big_endian_without_leading_zero().to_vec(), public.exponent().big_endian_without_leading_zero().to_vec())
+        (
+            public.modulus().big_endian_without_leading_zero().to_vec(),
+            public.exponent().big_endian_without_leading_zero().to_vec(),
+        )
     }
 
     /// The public key as a JWK (`kty` RSA, `use` sig, `alg` RS256).
@@ -43,16 +49,27 @@ impl TestKey {
     }
 
     /// Signs `header.payload` with the given RSA padding and returns the compact JWS.
-    pub fn sign_with(&self, encoding: &'static dyn RsaEncoding, header: &Value, payload: &[u8]) -> String {
+    pub fn sign_with(
+        &self,
+        encoding: &'static dyn RsaEncoding,
+        header: &Value,
+        payload: &[u8],
+    ) -> String {
         let input = format!("{}.{}", b64(header.to_string()), b64(payload));
         let mut sig = vec![0; self.pair.public_modulus_len()];
-        self.pair.sign(encoding, &SystemRandom::new(), input.as_bytes(), &mut sig).unwrap();
+        self.pair
+            .sign(encoding, &SystemRandom::new(), input.as_bytes(), &mut sig)
+            .unwrap();
         format!("{input}.{}", b64(sig))
     }
 
     /// Signs arbitrary claims with RS256 under this key's `kid`.
     pub fn sign(&self, claims: &Value) -> String {
-        self.sign_with(&signature::RSA_PKCS1_SHA256, &json!({"alg": "RS256", "kid": self.kid, "typ": "JWT"}), claims.to_string().as_bytes())
+        self.sign_with(
+            &signature::RSA_PKCS1_SHA256,
+            &json!({"alg": "RS256", "kid": self.kid, "typ": "JWT"}),
+            claims.to_string().as_bytes(),
+        )
     }
 }
 
@@ -81,7 +98,10 @@ pub fn claims(issuer: &str, app_id: &str, user: &str) -> Value {
 
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// Signs with textbook RSA PKCS#1 v1.5 / SHA-256 using a raw modulus and private exponent (hex),
@@ -92,7 +112,10 @@ pub fn sign_weak(n_hex: &str, d_hex: &str, header: &Value, payload: &[u8]) -> St
     let d = BigUint::parse_bytes(d_hex.as_bytes(), 16).unwrap();
     let input = format!("{}.{}", b64(header.to_string()), b64(payload));
     let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.as_bytes());
-    let prefix: [u8; 19] = [0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20];
+    let prefix: [u8; 19] = [
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
+    ];
     let k = n.to_bytes_be().len();
     let mut em = vec![0x00, 0x01];
     em.resize(k - prefix.len() - 32 - 1, 0xff);

@@ -33,11 +33,60 @@ pub fn quick_jwks_settings() -> JwksSettings {
 
 /// A `Passage` for [`APP_ID`] whose auth origin is `origin`.
 pub fn passage_for(origin: &str, jwks: JwksSettings) -> Passage {
-    let config = Config::builder(APP_ID).origin(origin).jwks(jwks).build().unwrap();
+    let config = Config::builder(APP_ID)
+        .origin(origin)
+        .jwks(jwks)
+        .build()
+        .unwrap();
     Passage::new(config).unwrap()
 }
 
 /// The issuer the verifier expects for [`APP_ID`] at `origin`.
 pub fn issuer(origin: &str) -> String {
     format!("{origin}/v1/apps/{APP_ID}")
+}
+
+/// A `Passage` pointed at a running emulator (both origins, its app ID and API key).
+pub fn passage_for_emulator(emulator: &passage_emulator::Emulator) -> Passage {
+    passage_with(emulator, |b| b)
+}
+
+/// Like [`passage_for_emulator`], with more settings.
+pub fn passage_with(
+    emulator: &passage_emulator::Emulator,
+    tweak: impl FnOnce(passage_core::ConfigBuilder) -> passage_core::ConfigBuilder,
+) -> Passage {
+    let builder = Config::builder(emulator.app_id())
+        .origin(emulator.origin())
+        .api_key(emulator.api_key())
+        .jwks(quick_jwks_settings());
+    Passage::new(tweak(builder).build().unwrap()).unwrap()
+}
+
+/// Arms a fault on the emulator: the next `count` requests of `target` (`jwks` or `api`) fail
+/// as `spec` says (`{"mode": "status", "status": 503}` and so on).
+pub async fn inject_fault(
+    emulator: &passage_emulator::Emulator,
+    target: &str,
+    count: u32,
+    mut spec: serde_json::Value,
+) {
+    spec["target"] = target.into();
+    spec["count"] = count.into();
+    let url = format!(
+        "{}/emulator/v1/apps/{}/faults",
+        emulator.origin(),
+        emulator.app_id()
+    );
+    let response = reqwest::Client::new()
+        .post(url)
+        .json(&spec)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "arming a fault: {}",
+        response.status()
+    );
 }

@@ -22,7 +22,9 @@ async fn concurrent_cold_verifications_share_one_fetch() {
     let passage = passage_for(&server.origin(), quick_jwks_settings());
     let iss = issuer(&server.origin());
     // Distinct tokens so the verified-token cache cannot help.
-    let tokens: Vec<String> = (0..200).map(|i| token(&key, &iss, APP_ID, &format!("user-{i}"))).collect();
+    let tokens: Vec<String> = (0..200)
+        .map(|i| token(&key, &iss, APP_ID, &format!("user-{i}")))
+        .collect();
     let tasks: Vec<_> = tokens
         .into_iter()
         .enumerate()
@@ -44,24 +46,50 @@ async fn an_unknown_kid_flood_fetches_at_most_once_per_cooldown() {
     let key = TestKey::generate("k1");
     let server = JwksServer::start(json!({"keys": [key.jwk()]})).await;
     let cooldown = Duration::from_millis(700);
-    let passage = passage_for(&server.origin(), settings(|s| s.refresh_cooldown = cooldown));
+    let passage = passage_for(
+        &server.origin(),
+        settings(|s| s.refresh_cooldown = cooldown),
+    );
     let iss = issuer(&server.origin());
-    assert!(passage.validate_jwt(&token(&key, &iss, APP_ID, "u")).await.is_ok());
+    assert!(
+        passage
+            .validate_jwt(&token(&key, &iss, APP_ID, "u"))
+            .await
+            .is_ok()
+    );
     assert_eq!(server.hits(), 1);
     let start = Instant::now();
-    let flood: Vec<String> = (0..100).map(|i| token(&TestKey::generate(&format!("random-{i}")), &iss, APP_ID, "u")).collect();
+    let flood: Vec<String> = (0..100)
+        .map(|i| {
+            token(
+                &TestKey::generate(&format!("random-{i}")),
+                &iss,
+                APP_ID,
+                "u",
+            )
+        })
+        .collect();
     for t in &flood {
-        assert_eq!(passage.validate_jwt(t).await, Err(AuthError::InvalidToken(R::UnknownKeyId)));
+        assert_eq!(
+            passage.validate_jwt(t).await,
+            Err(AuthError::InvalidToken(R::UnknownKeyId))
+        );
     }
     let elapsed = start.elapsed();
     let windows = (elapsed.as_millis() / cooldown.as_millis()) as u64 + 1;
     let refreshes = server.hits() - 1;
-    assert!(refreshes <= windows, "{refreshes} refreshes in {elapsed:?} ({windows} cooldown windows)");
+    assert!(
+        refreshes <= windows,
+        "{refreshes} refreshes in {elapsed:?} ({windows} cooldown windows)"
+    );
     // The same unknown kids again, after the cooldown, are answered from the negative cache.
     tokio::time::sleep(cooldown).await;
     let before = server.hits();
     for t in &flood {
-        assert_eq!(passage.validate_jwt(t).await, Err(AuthError::InvalidToken(R::UnknownKeyId)));
+        assert_eq!(
+            passage.validate_jwt(t).await,
+            Err(AuthError::InvalidToken(R::UnknownKeyId))
+        );
     }
     assert_eq!(server.hits(), before, "negative cache held");
 }
@@ -79,7 +107,12 @@ async fn the_fetch_ceiling_bounds_refreshes_whatever_the_cooldown() {
     );
     let iss = issuer(&server.origin());
     for i in 0..50 {
-        let t = token(&TestKey::generate(&format!("random-{i}")), &iss, APP_ID, "u");
+        let t = token(
+            &TestKey::generate(&format!("random-{i}")),
+            &iss,
+            APP_ID,
+            "u",
+        );
         assert!(passage.validate_jwt(&t).await.is_err());
     }
     assert_eq!(server.hits(), 3);
@@ -89,18 +122,28 @@ async fn the_fetch_ceiling_bounds_refreshes_whatever_the_cooldown() {
 async fn a_rotated_in_key_is_accepted_after_one_refetch_and_a_rotated_out_key_stops_verifying() {
     let old = TestKey::generate("old");
     let server = JwksServer::start(json!({"keys": [old.jwk()]})).await;
-    let passage = passage_for(&server.origin(), settings(|s| s.refresh_cooldown = Duration::ZERO));
+    let passage = passage_for(
+        &server.origin(),
+        settings(|s| s.refresh_cooldown = Duration::ZERO),
+    );
     let iss = issuer(&server.origin());
     let old_token = token(&old, &iss, APP_ID, "u-old");
     assert_eq!(passage.validate_jwt(&old_token).await.unwrap(), "u-old");
-    assert_eq!(passage.validate_jwt(&old_token).await.unwrap(), "u-old", "cached");
+    assert_eq!(
+        passage.validate_jwt(&old_token).await.unwrap(),
+        "u-old",
+        "cached"
+    );
     let new = TestKey::generate("new");
     server.serve(json!({"keys": [new.jwk()]}));
     let new_token = token(&new, &iss, APP_ID, "u-new");
     assert_eq!(passage.validate_jwt(&new_token).await.unwrap(), "u-new");
     assert_eq!(server.hits(), 2, "one refetch for the new kid");
     // The old key left the set: its verified (cached) token no longer verifies.
-    assert_eq!(passage.validate_jwt(&old_token).await, Err(AuthError::InvalidToken(R::UnknownKeyId)));
+    assert_eq!(
+        passage.validate_jwt(&old_token).await,
+        Err(AuthError::InvalidToken(R::UnknownKeyId))
+    );
 }
 
 #[tokio::test]
@@ -120,13 +163,19 @@ async fn a_kid_reused_with_other_key_material_drops_cached_tokens() {
     let second = TestKey::generate("same");
     server.serve(json!({"keys": [second.jwk()]}));
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(passage.validate_jwt(&t).await, Err(AuthError::InvalidToken(R::BadSignature)));
+    assert_eq!(
+        passage.validate_jwt(&t).await,
+        Err(AuthError::InvalidToken(R::BadSignature))
+    );
 }
 
 async fn assert_unavailable_within(passage: &passage_core::Passage, token: &str, limit: Duration) {
     let start = Instant::now();
     let result = passage.validate_jwt(token).await;
-    assert!(matches!(result, Err(AuthError::KeysUnavailable(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(AuthError::KeysUnavailable(_))),
+        "{result:?}"
+    );
     assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
 }
 
@@ -144,8 +193,14 @@ async fn outages_give_keys_unavailable_within_the_timeout_and_recover() {
         JwksMode::Hang,
         JwksMode::Garbage,
         JwksMode::Huge,
-        JwksMode::Redirect(format!("{}/v1/apps/{APP_ID}/.well-known/jwks.json", server.origin())),
-        JwksMode::Serve { keys: json!({"keys": []}), cache_control: None },
+        JwksMode::Redirect(format!(
+            "{}/v1/apps/{APP_ID}/.well-known/jwks.json",
+            server.origin()
+        )),
+        JwksMode::Serve {
+            keys: json!({"keys": []}),
+            cache_control: None,
+        },
     ] {
         server.set(mode.clone());
         let passage = passage_for(&server.origin(), quick_jwks_settings());
@@ -169,7 +224,12 @@ async fn a_connection_refused_gives_keys_unavailable() {
     drop(listener);
     let key = TestKey::generate("k1");
     let passage = passage_for(&origin, quick_jwks_settings());
-    assert_unavailable_within(&passage, &token(&key, &issuer(&origin), APP_ID, "u"), Duration::from_secs(2)).await;
+    assert_unavailable_within(
+        &passage,
+        &token(&key, &issuer(&origin), APP_ID, "u"),
+        Duration::from_secs(2),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -184,18 +244,32 @@ async fn cached_keys_keep_working_through_an_outage() {
         }),
     );
     let iss = issuer(&server.origin());
-    assert!(passage.validate_jwt(&token(&key, &iss, APP_ID, "first")).await.is_ok());
+    assert!(
+        passage
+            .validate_jwt(&token(&key, &iss, APP_ID, "first"))
+            .await
+            .is_ok()
+    );
     server.set(JwksMode::Status(503));
     tokio::time::sleep(Duration::from_millis(150)).await;
     // Stale now, and the refresh fails: the last good keys still verify new tokens.
     for i in 0..5 {
         let user = format!("during-outage-{i}");
-        assert_eq!(passage.validate_jwt(&token(&key, &iss, APP_ID, &user)).await.unwrap(), user.as_str());
+        assert_eq!(
+            passage
+                .validate_jwt(&token(&key, &iss, APP_ID, &user))
+                .await
+                .unwrap(),
+            user.as_str()
+        );
     }
     assert!(server.hits() >= 2, "a refresh was tried");
     // Forged tokens are still refused during the outage.
     let forged = token(&TestKey::generate("k1"), &iss, APP_ID, "x");
-    assert_eq!(passage.validate_jwt(&forged).await, Err(AuthError::InvalidToken(R::BadSignature)));
+    assert_eq!(
+        passage.validate_jwt(&forged).await,
+        Err(AuthError::InvalidToken(R::BadSignature))
+    );
 }
 
 #[tokio::test]
@@ -216,21 +290,42 @@ async fn keys_past_max_stale_are_not_used() {
     server.set(JwksMode::Status(500));
     tokio::time::sleep(Duration::from_millis(150)).await;
     // Even the cached verified token is refused once its keys can no longer be trusted.
-    assert!(matches!(passage.validate_jwt(&t).await, Err(AuthError::KeysUnavailable(_))));
+    assert!(matches!(
+        passage.validate_jwt(&t).await,
+        Err(AuthError::KeysUnavailable(_))
+    ));
 }
 
 #[tokio::test]
 async fn max_age_sets_the_refresh_time() {
     let key = TestKey::generate("k1");
     let server = JwksServer::start(json!({"keys": [key.jwk()]})).await;
-    server.set(JwksMode::Serve { keys: json!({"keys": [key.jwk()]}), cache_control: Some("public, max-age=1".into()) });
+    server.set(JwksMode::Serve {
+        keys: json!({"keys": [key.jwk()]}),
+        cache_control: Some("public, max-age=1".into()),
+    });
     let passage = passage_for(&server.origin(), settings(|s| s.min_ttl = Duration::ZERO));
     let iss = issuer(&server.origin());
-    assert!(passage.validate_jwt(&token(&key, &iss, APP_ID, "a")).await.is_ok());
-    assert!(passage.validate_jwt(&token(&key, &iss, APP_ID, "b")).await.is_ok());
+    assert!(
+        passage
+            .validate_jwt(&token(&key, &iss, APP_ID, "a"))
+            .await
+            .is_ok()
+    );
+    assert!(
+        passage
+            .validate_jwt(&token(&key, &iss, APP_ID, "b"))
+            .await
+            .is_ok()
+    );
     assert_eq!(server.hits(), 1);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(passage.validate_jwt(&token(&key, &iss, APP_ID, "c")).await.is_ok());
+    assert!(
+        passage
+            .validate_jwt(&token(&key, &iss, APP_ID, "c"))
+            .await
+            .is_ok()
+    );
     assert_eq!(server.hits(), 2);
 }
 
@@ -244,7 +339,12 @@ async fn building_is_offline_and_warm_up_fetches_eagerly() {
     passage.warm_up().await.unwrap();
     assert_eq!(server.hits(), 1);
     passage.warm_up().await.unwrap();
-    assert!(passage.validate_jwt(&token(&key, &issuer(&server.origin()), APP_ID, "u")).await.is_ok());
+    assert!(
+        passage
+            .validate_jwt(&token(&key, &issuer(&server.origin()), APP_ID, "u"))
+            .await
+            .is_ok()
+    );
     assert_eq!(server.hits(), 1);
 }
 
@@ -258,5 +358,8 @@ async fn tokens_expire_from_the_cache_at_their_exp() {
     let t = key.sign(&c);
     assert!(passage.validate_jwt(&t).await.is_ok());
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(passage.validate_jwt(&t).await, Err(AuthError::InvalidToken(R::Expired)));
+    assert_eq!(
+        passage.validate_jwt(&t).await,
+        Err(AuthError::InvalidToken(R::Expired))
+    );
 }

@@ -19,7 +19,12 @@ async fn fixture() -> Fixture {
     let server = JwksServer::start(json!({"keys": [key.jwk()]})).await;
     let passage = passage_for(&server.origin(), quick_jwks_settings());
     let iss = issuer(&server.origin());
-    Fixture { server, key, passage, iss }
+    Fixture {
+        server,
+        key,
+        passage,
+        iss,
+    }
 }
 
 impl Fixture {
@@ -63,9 +68,15 @@ async fn alg_none_in_any_casing_is_refused() {
     for alg in ["none", "None", "NONE", "nOnE"] {
         let header = b64(header_json(alg, "key-1").to_string());
         let payload = b64(f.claims().to_string());
-        for token in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
+        for token in [
+            format!("{header}.{payload}."),
+            format!("{header}.{payload}"),
+        ] {
             let reason = f.reason(&token).await;
-            assert!(matches!(reason, R::UnsupportedAlgorithm | R::Malformed), "{alg}: {reason:?}");
+            assert!(
+                matches!(reason, R::UnsupportedAlgorithm | R::Malformed),
+                "{alg}: {reason:?}"
+            );
         }
     }
 }
@@ -73,7 +84,11 @@ async fn alg_none_in_any_casing_is_refused() {
 #[tokio::test]
 async fn hs256_signed_with_the_rsa_public_key_is_refused() {
     let f = fixture().await;
-    let input = format!("{}.{}", b64(header_json("HS256", "key-1").to_string()), b64(f.claims().to_string()));
+    let input = format!(
+        "{}.{}",
+        b64(header_json("HS256", "key-1").to_string()),
+        b64(f.claims().to_string())
+    );
     for secret in [f.key.public_der(), f.key.jwk().to_string().into_bytes()] {
         let hmac_key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret);
         let tag = aws_lc_rs::hmac::sign(&hmac_key, input.as_bytes());
@@ -86,15 +101,40 @@ async fn hs256_signed_with_the_rsa_public_key_is_refused() {
 async fn other_algorithms_are_refused() {
     let f = fixture().await;
     let payload = f.claims().to_string();
-    let rs512 = f.key.sign_with(&signature::RSA_PKCS1_SHA512, &header_json("RS512", "key-1"), payload.as_bytes());
-    let ps256 = f.key.sign_with(&signature::RSA_PSS_SHA256, &header_json("PS256", "key-1"), payload.as_bytes());
+    let rs512 = f.key.sign_with(
+        &signature::RSA_PKCS1_SHA512,
+        &header_json("RS512", "key-1"),
+        payload.as_bytes(),
+    );
+    let ps256 = f.key.sign_with(
+        &signature::RSA_PSS_SHA256,
+        &header_json("PS256", "key-1"),
+        payload.as_bytes(),
+    );
     // An RS256-signed token relabelled PS256 must not pass either.
-    let relabelled = f.key.sign_with(&signature::RSA_PKCS1_SHA256, &header_json("PS256", "key-1"), payload.as_bytes());
+    let relabelled = f.key.sign_with(
+        &signature::RSA_PKCS1_SHA256,
+        &header_json("PS256", "key-1"),
+        payload.as_bytes(),
+    );
     let rng = aws_lc_rs::rand::SystemRandom::new();
-    let pkcs8 = signature::EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-    let ec = signature::EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
-    let input = format!("{}.{}", b64(header_json("ES256", "key-1").to_string()), b64(&payload));
-    let es256 = format!("{input}.{}", b64(ec.sign(&rng, input.as_bytes()).unwrap().as_ref()));
+    let pkcs8 =
+        signature::EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .unwrap();
+    let ec = signature::EcdsaKeyPair::from_pkcs8(
+        &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        pkcs8.as_ref(),
+    )
+    .unwrap();
+    let input = format!(
+        "{}.{}",
+        b64(header_json("ES256", "key-1").to_string()),
+        b64(&payload)
+    );
+    let es256 = format!(
+        "{input}.{}",
+        b64(ec.sign(&rng, input.as_bytes()).unwrap().as_ref())
+    );
     for token in [rs512, ps256, relabelled, es256] {
         assert_eq!(f.reason(&token).await, R::UnsupportedAlgorithm);
     }
@@ -110,16 +150,34 @@ async fn a_token_from_another_key_under_a_real_kid_is_refused() {
 #[tokio::test]
 async fn unknown_missing_and_path_traversal_kids_are_refused() {
     let f = fixture().await;
-    for kid in ["nope", "../../../etc/passwd", "key-1/../key-1", "%2e%2e%2f", "key-1\u{0}"] {
+    for kid in [
+        "nope",
+        "../../../etc/passwd",
+        "key-1/../key-1",
+        "%2e%2e%2f",
+        "key-1\u{0}",
+    ] {
         let other = TestKey::generate(kid);
-        assert_eq!(f.reason(&other.sign(&f.claims())).await, R::UnknownKeyId, "{kid}");
+        assert_eq!(
+            f.reason(&other.sign(&f.claims())).await,
+            R::UnknownKeyId,
+            "{kid}"
+        );
     }
     let payload = f.claims().to_string();
-    let no_kid = sign_raw(&f.key, &json!({"alg": "RS256", "typ": "JWT"}), payload.as_bytes());
+    let no_kid = sign_raw(
+        &f.key,
+        &json!({"alg": "RS256", "typ": "JWT"}),
+        payload.as_bytes(),
+    );
     assert_eq!(f.reason(&no_kid).await, R::MissingKeyId);
     let empty_kid = sign_raw(&f.key, &header_json("RS256", ""), payload.as_bytes());
     assert_eq!(f.reason(&empty_kid).await, R::MissingKeyId);
-    let numeric_kid = sign_raw(&f.key, &json!({"alg": "RS256", "kid": 1}), payload.as_bytes());
+    let numeric_kid = sign_raw(
+        &f.key,
+        &json!({"alg": "RS256", "kid": 1}),
+        payload.as_bytes(),
+    );
     assert_eq!(f.reason(&numeric_kid).await, R::Malformed);
     // Only the JWKS URL was ever requested, once (then the cooldown held further refreshes).
     assert_eq!(f.server.hits(), 1);
@@ -141,9 +199,17 @@ async fn embedded_keys_and_key_urls_are_refused_without_any_fetch() {
         let token = sign_raw(&attacker, &header, payload.as_bytes());
         assert_eq!(f.reason(&token).await, R::ForbiddenHeader, "{header}");
     }
-    let genuine_with_crit = sign_raw(&f.key, &json!({"alg": "RS256", "kid": "key-1", "crit": ["b64"], "b64": false}), payload.as_bytes());
+    let genuine_with_crit = sign_raw(
+        &f.key,
+        &json!({"alg": "RS256", "kid": "key-1", "crit": ["b64"], "b64": false}),
+        payload.as_bytes(),
+    );
     assert_eq!(f.reason(&genuine_with_crit).await, R::ForbiddenHeader);
-    assert_eq!(f.server.hits(), 0, "no fetch for tokens refused by their header");
+    assert_eq!(
+        f.server.hits(),
+        0,
+        "no fetch for tokens refused by their header"
+    );
 }
 
 #[tokio::test]
@@ -170,7 +236,12 @@ async fn time_claims_are_enforced() {
         c.remove("exp");
     });
     assert_eq!(f.reason(&missing_exp).await, R::MissingExpiry);
-    for bad in [json!((now + 3600).to_string()), json!(null), json!(true), json!([now + 3600])] {
+    for bad in [
+        json!((now + 3600).to_string()),
+        json!(null),
+        json!(true),
+        json!([now + 3600]),
+    ] {
         let token = f.with(|c| {
             c.insert("exp".into(), bad.clone());
         });
@@ -202,7 +273,16 @@ async fn leeway_is_applied_when_configured() {
 #[tokio::test]
 async fn audience_and_issuer_are_enforced() {
     let f = fixture().await;
-    for aud in [json!("other-app"), json!(["http://localhost:8080"]), json!([]), json!(""), json!(null), json!(42), json!([42]), json!({"app": APP_ID})] {
+    for aud in [
+        json!("other-app"),
+        json!(["http://localhost:8080"]),
+        json!([]),
+        json!(""),
+        json!(null),
+        json!(42),
+        json!([42]),
+        json!({"app": APP_ID}),
+    ] {
         let token = f.with(|c| {
             c.insert("aud".into(), aud.clone());
         });
@@ -213,7 +293,12 @@ async fn audience_and_issuer_are_enforced() {
     });
     assert_eq!(f.reason(&missing_aud).await, R::WrongAudience);
     let other_issuer = format!("{}/v1/apps/otherapp", f.server.origin());
-    for iss in [json!("https://auth.passage.id/v1/apps/testapp0123456789abcdefg"), json!(other_issuer), json!(format!("{}/", f.iss)), json!(null)] {
+    for iss in [
+        json!("https://auth.passage.id/v1/apps/testapp0123456789abcdefg"),
+        json!(other_issuer),
+        json!(format!("{}/", f.iss)),
+        json!(null),
+    ] {
         let token = f.with(|c| {
             c.insert("iss".into(), iss.clone());
         });
@@ -228,7 +313,13 @@ async fn audience_and_issuer_are_enforced() {
 #[tokio::test]
 async fn subject_must_be_a_non_empty_string() {
     let f = fixture().await;
-    for sub in [json!(""), json!(null), json!(12), json!(["u"]), json!({"id": "u"})] {
+    for sub in [
+        json!(""),
+        json!(null),
+        json!(12),
+        json!(["u"]),
+        json!({"id": "u"}),
+    ] {
         let token = f.with(|c| {
             c.insert("sub".into(), sub.clone());
         });
@@ -257,9 +348,17 @@ async fn weak_and_encryption_keys_in_the_set_are_not_used() {
     let c = claims(&iss, APP_ID, "u");
     // The good key works, so the set was loaded.
     assert!(passage.validate_jwt(&key.sign(&c)).await.is_ok());
-    let weak_token = sign_weak(WEAK_1024_N, WEAK_1024_D, &json!({"alg": "RS256", "kid": "weak", "typ": "JWT"}), c.to_string().as_bytes());
+    let weak_token = sign_weak(
+        WEAK_1024_N,
+        WEAK_1024_D,
+        &json!({"alg": "RS256", "kid": "weak", "typ": "JWT"}),
+        c.to_string().as_bytes(),
+    );
     for token in [weak_token, enc_key.sign(&c), rs512_key.sign(&c)] {
-        assert_eq!(passage.validate_jwt(&token).await, Err(AuthError::InvalidToken(R::UnknownKeyId)));
+        assert_eq!(
+            passage.validate_jwt(&token).await,
+            Err(AuthError::InvalidToken(R::UnknownKeyId))
+        );
     }
 }
 
@@ -272,7 +371,10 @@ async fn a_kid_listed_twice_is_not_trusted() {
     let passage = passage_for(&server.origin(), quick_jwks_settings());
     let c = claims(&issuer(&server.origin()), APP_ID, "u");
     assert!(passage.validate_jwt(&good.sign(&c)).await.is_ok());
-    assert_eq!(passage.validate_jwt(&key.sign(&c)).await, Err(AuthError::InvalidToken(R::UnknownKeyId)));
+    assert_eq!(
+        passage.validate_jwt(&key.sign(&c)).await,
+        Err(AuthError::InvalidToken(R::UnknownKeyId))
+    );
 }
 
 #[tokio::test]
@@ -289,7 +391,10 @@ async fn leading_zero_bytes_in_the_jwk_do_not_change_the_outcome() {
     let c = claims(&issuer(&server.origin()), APP_ID, "u");
     assert_eq!(passage.validate_jwt(&key.sign(&c)).await.unwrap(), "u");
     let impostor = TestKey::generate("padded");
-    assert_eq!(passage.validate_jwt(&impostor.sign(&c)).await, Err(AuthError::InvalidToken(R::BadSignature)));
+    assert_eq!(
+        passage.validate_jwt(&impostor.sign(&c)).await,
+        Err(AuthError::InvalidToken(R::BadSignature))
+    );
 }
 
 #[tokio::test]
@@ -298,12 +403,22 @@ async fn damaged_signatures_and_payloads_are_refused() {
     let token = f.key.sign(&f.claims());
     let (input, sig) = token.rsplit_once('.').unwrap();
     let stripped = format!("{input}.");
-    assert!(matches!(f.reason(&stripped).await, R::BadSignature | R::Malformed));
-    let mut sig_bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sig).unwrap();
+    assert!(matches!(
+        f.reason(&stripped).await,
+        R::BadSignature | R::Malformed
+    ));
+    let mut sig_bytes =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sig).unwrap();
     sig_bytes[10] ^= 0x01;
-    assert_eq!(f.reason(&format!("{input}.{}", b64(&sig_bytes))).await, R::BadSignature);
+    assert_eq!(
+        f.reason(&format!("{input}.{}", b64(&sig_bytes))).await,
+        R::BadSignature
+    );
     let truncated = &sig_bytes[..sig_bytes.len() - 1];
-    assert_eq!(f.reason(&format!("{input}.{}", b64(truncated))).await, R::BadSignature);
+    assert_eq!(
+        f.reason(&format!("{input}.{}", b64(truncated))).await,
+        R::BadSignature
+    );
     // Tampered payload: the user ID changed, the signature kept.
     let (header, _) = input.split_once('.').unwrap();
     let mut evil = f.claims();
@@ -327,7 +442,17 @@ async fn wrong_segment_counts_and_encodings_are_refused() {
     let padded = format!("{}.{}=.{}", parts[0], parts[1], parts[2]);
     let bad_chars = format!("{}.{}+/.{}", parts[0], parts[1], parts[2]);
     let spaces = format!("{} .{}.{}", parts[0], parts[1], parts[2]);
-    for t in [two, four, five, padded, bad_chars, spaces, String::new(), "...".into(), "a.b.c".into()] {
+    for t in [
+        two,
+        four,
+        five,
+        padded,
+        bad_chars,
+        spaces,
+        String::new(),
+        "...".into(),
+        "a.b.c".into(),
+    ] {
         assert_eq!(f.reason(&t).await, R::Malformed, "{t}");
     }
     let oversized = format!("{}.{}.{}", parts[0], "A".repeat(9000), parts[2]);
@@ -338,16 +463,37 @@ async fn wrong_segment_counts_and_encodings_are_refused() {
 async fn non_utf8_and_non_object_payloads_are_refused_even_when_signed() {
     let f = fixture().await;
     let header = json!({"alg": "RS256", "kid": "key-1", "typ": "JWT"});
-    for payload in [&b"\xff\xfe\xfd"[..], b"[1,2,3]", b"\"sub\"", b"42", b"null", b"{\"sub\":", b""] {
+    for payload in [
+        &b"\xff\xfe\xfd"[..],
+        b"[1,2,3]",
+        b"\"sub\"",
+        b"42",
+        b"null",
+        b"{\"sub\":",
+        b"",
+    ] {
         let token = sign_raw(&f.key, &header, payload);
         assert_eq!(f.reason(&token).await, R::InvalidClaims, "{payload:?}");
     }
-    let bad_header = format!("{}.{}.{}", b64(b"\xff\xfe"), b64(f.claims().to_string()), b64(b"sig"));
+    let bad_header = format!(
+        "{}.{}.{}",
+        b64(b"\xff\xfe"),
+        b64(f.claims().to_string()),
+        b64(b"sig")
+    );
     assert_eq!(f.reason(&bad_header).await, R::Malformed);
-    let array_header = format!("{}.{}.{}", b64(b"[\"RS256\"]"), b64(f.claims().to_string()), b64(b"sig"));
+    let array_header = format!(
+        "{}.{}.{}",
+        b64(b"[\"RS256\"]"),
+        b64(f.claims().to_string()),
+        b64(b"sig")
+    );
     assert_eq!(f.reason(&array_header).await, R::Malformed);
 }
 
 fn hex_to_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
 }

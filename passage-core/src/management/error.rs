@@ -140,7 +140,11 @@ impl ManagementError {
     }
 
     pub(crate) fn user_not_found() -> Self {
-        Self::Api { status: 404, code: ErrorCode::UserNotFound, message: "User not found".into() }
+        Self::Api {
+            status: 404,
+            code: ErrorCode::UserNotFound,
+            message: "User not found".into(),
+        }
     }
 
     /// Builds the error for a non-success response body.
@@ -153,7 +157,11 @@ impl ManagementError {
             error: String,
         }
         match serde_json::from_slice::<Body>(body) {
-            Ok(body) => Self::Api { status, code: ErrorCode::parse(&body.code), message: body.error },
+            Ok(body) => Self::Api {
+                status,
+                code: ErrorCode::parse(&body.code),
+                message: body.error,
+            },
             Err(_) => Self::Api {
                 status,
                 code: ErrorCode::Other(String::new()),

@@ -62,7 +62,15 @@ impl<'a> Call<'a> {
         } else {
             Retry::Never
         };
-        Self { method, template, segments, query: Vec::new(), body: None, retry, needs_key: true }
+        Self {
+            method,
+            template,
+            segments,
+            query: Vec::new(),
+            body: None,
+            retry,
+            needs_key: true,
+        }
     }
 
     fn json(mut self, body: &impl Serialize) -> Result<Self, ManagementError> {
@@ -87,7 +95,10 @@ fn require_id(id: &str, what: &'static str) -> Result<(), ManagementError> {
 }
 
 fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, ManagementError> {
-    serde_json::from_slice(body).map_err(|e| ManagementError::Decode { status, detail: e.to_string() })
+    serde_json::from_slice(body).map_err(|e| ManagementError::Decode {
+        status,
+        detail: e.to_string(),
+    })
 }
 
 /// The wait a `Retry-After` header asks for (delta-seconds form).
@@ -179,7 +190,11 @@ impl Passage {
                 if transient && may_retry {
                     let wait = retry_after(response.headers()).unwrap_or(backoff);
                     if wait <= retry.max_backoff {
-                        tracing::debug!(attempt, status = status.as_u16(), "transient failure; retrying");
+                        tracing::debug!(
+                            attempt,
+                            status = status.as_u16(),
+                            "transient failure; retrying"
+                        );
                         drop(response);
                         tokio::time::sleep(wait).await;
                         continue;
@@ -265,8 +280,12 @@ impl Passage {
             magic_link: MagicLink,
         }
         request.validate()?;
-        let call = Call::new(Method::POST, "/v1/apps/{app_id}/magic-links", &["magic-links"])
-            .json(&request)?;
+        let call = Call::new(
+            Method::POST,
+            "/v1/apps/{app_id}/magic-links",
+            &["magic-links"],
+        )
+        .json(&request)?;
         Ok(self.call_json::<Envelope>(call).await?.magic_link)
     }
 }
@@ -362,7 +381,10 @@ impl Users<'_> {
                 let Some((query, page_number)) = state else {
                     return Ok(None);
                 };
-                let page = passage.user().list_page(query.clone().page(page_number)).await?;
+                let page = passage
+                    .user()
+                    .list_page(query.clone().page(page_number))
+                    .await?;
                 let seen = u64::from(page_number) * u64::from(page.limit.max(1));
                 let done = page.users.is_empty() || seen >= page.total_users;
                 let anchored = match query.anchor() {
@@ -370,7 +392,10 @@ impl Users<'_> {
                     None => query.created_before(page.created_before),
                 };
                 let next = (!done).then(|| (anchored, page_number + 1));
-                Ok(Some((futures::stream::iter(page.users.into_iter().map(Ok)), next)))
+                Ok(Some((
+                    futures::stream::iter(page.users.into_iter().map(Ok)),
+                    next,
+                )))
             }
         })
         .try_flatten()
@@ -404,8 +429,12 @@ impl Users<'_> {
         require_id(user_id, "the user ID is empty")?;
         update.validate()?;
         let segments = ["users", user_id];
-        let call = Call::new(Method::PATCH, "/v1/apps/{app_id}/users/{user_id}", &segments)
-            .json(&update)?;
+        let call = Call::new(
+            Method::PATCH,
+            "/v1/apps/{app_id}/users/{user_id}",
+            &segments,
+        )
+        .json(&update)?;
         Ok(self.passage.call_json::<UserEnvelope>(call).await?.user)
     }
 
@@ -419,7 +448,11 @@ impl Users<'_> {
     pub async fn delete(&self, user_id: &str) -> Result<(), ManagementError> {
         require_id(user_id, "the user ID is empty")?;
         let segments = ["users", user_id];
-        let call = Call::new(Method::DELETE, "/v1/apps/{app_id}/users/{user_id}", &segments);
+        let call = Call::new(
+            Method::DELETE,
+            "/v1/apps/{app_id}/users/{user_id}",
+            &segments,
+        );
         self.passage.call(call).await.map(drop)
     }
 
@@ -431,7 +464,12 @@ impl Users<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn activate(&self, user_id: &str) -> Result<User, ManagementError> {
-        self.set_status(user_id, "activate", "/v1/apps/{app_id}/users/{user_id}/activate").await
+        self.set_status(
+            user_id,
+            "activate",
+            "/v1/apps/{app_id}/users/{user_id}/activate",
+        )
+        .await
     }
 
     /// Deactivates a user (they can no longer sign in).
@@ -442,8 +480,12 @@ impl Users<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn deactivate(&self, user_id: &str) -> Result<User, ManagementError> {
-        self.set_status(user_id, "deactivate", "/v1/apps/{app_id}/users/{user_id}/deactivate")
-            .await
+        self.set_status(
+            user_id,
+            "deactivate",
+            "/v1/apps/{app_id}/users/{user_id}/deactivate",
+        )
+        .await
     }
 
     async fn set_status(
@@ -474,7 +516,11 @@ impl Users<'_> {
         }
         require_id(user_id, "the user ID is empty")?;
         let segments = ["users", user_id, "devices"];
-        let call = Call::new(Method::GET, "/v1/apps/{app_id}/users/{user_id}/devices", &segments);
+        let call = Call::new(
+            Method::GET,
+            "/v1/apps/{app_id}/users/{user_id}/devices",
+            &segments,
+        );
         Ok(self.passage.call_json::<Envelope>(call).await?.devices)
     }
 
@@ -485,7 +531,11 @@ impl Users<'_> {
     /// passage.user().revoke_device("user-id", "device-id").await?;
     /// # Ok(()) }
     /// ```
-    pub async fn revoke_device(&self, user_id: &str, device_id: &str) -> Result<(), ManagementError> {
+    pub async fn revoke_device(
+        &self,
+        user_id: &str,
+        device_id: &str,
+    ) -> Result<(), ManagementError> {
         require_id(user_id, "the user ID is empty")?;
         require_id(device_id, "the device ID is empty")?;
         let segments = ["users", user_id, "devices", device_id];
@@ -507,7 +557,11 @@ impl Users<'_> {
     pub async fn revoke_refresh_tokens(&self, user_id: &str) -> Result<(), ManagementError> {
         require_id(user_id, "the user ID is empty")?;
         let segments = ["users", user_id, "tokens"];
-        let call = Call::new(Method::DELETE, "/v1/apps/{app_id}/users/{user_id}/tokens", &segments);
+        let call = Call::new(
+            Method::DELETE,
+            "/v1/apps/{app_id}/users/{user_id}/tokens",
+            &segments,
+        );
         self.passage.call(call).await.map(drop)
     }
 }

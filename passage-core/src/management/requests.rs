@@ -30,12 +30,18 @@ pub struct CreateUser {
 impl CreateUser {
     /// A user with this email address.
     pub fn email(email: impl Into<String>) -> Self {
-        Self { email: Some(email.into()), ..Self::default() }
+        Self {
+            email: Some(email.into()),
+            ..Self::default()
+        }
     }
 
     /// A user with this phone number (E.164, such as `+15005550006`).
     pub fn with_phone(phone: impl Into<String>) -> Self {
-        Self { phone: Some(phone.into()), ..Self::default() }
+        Self {
+            phone: Some(phone.into()),
+            ..Self::default()
+        }
     }
 
     /// Adds a phone number.
@@ -53,7 +59,9 @@ impl CreateUser {
     pub(crate) fn validate(&self) -> Result<(), ManagementError> {
         let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
         if blank(&self.email) && blank(&self.phone) {
-            return Err(ManagementError::InvalidArgument("a user needs an email or a phone"));
+            return Err(ManagementError::InvalidArgument(
+                "a user needs an email or a phone",
+            ));
         }
         Ok(())
     }
@@ -103,7 +111,9 @@ impl UpdateUser {
 
     pub(crate) fn validate(&self) -> Result<(), ManagementError> {
         if self.email.is_none() && self.phone.is_none() && self.user_metadata.is_none() {
-            return Err(ManagementError::InvalidArgument("an update needs at least one field"));
+            return Err(ManagementError::InvalidArgument(
+                "an update needs at least one field",
+            ));
         }
         Ok(())
     }
@@ -124,7 +134,10 @@ pub struct Filter {
 
 impl Filter {
     fn new(op: &'static str, value: impl ToString) -> Self {
-        Self { op, value: value.to_string() }
+        Self {
+            op,
+            value: value.to_string(),
+        }
     }
 
     /// Equal to.
@@ -281,7 +294,9 @@ impl ListUsers {
             return Err(ManagementError::InvalidArgument("page starts at 1"));
         }
         if self.limit.is_some_and(|l| l == 0 || l > 500) {
-            return Err(ManagementError::InvalidArgument("limit must be between 1 and 500"));
+            return Err(ManagementError::InvalidArgument(
+                "limit must be between 1 and 500",
+            ));
         }
         Ok(())
     }
@@ -362,17 +377,26 @@ pub struct MagicLinkRequest {
 impl MagicLinkRequest {
     /// A link for this email address (the user is created if missing).
     pub fn email(email: impl Into<String>) -> Self {
-        Self { email: Some(email.into()), ..Self::default() }
+        Self {
+            email: Some(email.into()),
+            ..Self::default()
+        }
     }
 
     /// A link for this phone number.
     pub fn phone(phone: impl Into<String>) -> Self {
-        Self { phone: Some(phone.into()), ..Self::default() }
+        Self {
+            phone: Some(phone.into()),
+            ..Self::default()
+        }
     }
 
     /// A link for an existing user.
     pub fn user_id(user_id: impl Into<String>) -> Self {
-        Self { user_id: Some(user_id.into()), ..Self::default() }
+        Self {
+            user_id: Some(user_id.into()),
+            ..Self::default()
+        }
     }
 
     /// Has Passage send the link over `channel`.
@@ -426,10 +450,14 @@ impl MagicLinkRequest {
             ));
         }
         if self.send == Some(true) && self.channel.is_none() {
-            return Err(ManagementError::InvalidArgument("channel is required when send is true"));
+            return Err(ManagementError::InvalidArgument(
+                "channel is required when send is true",
+            ));
         }
         if self.ttl == Some(0) {
-            return Err(ManagementError::InvalidArgument("ttl must be at least one minute"));
+            return Err(ManagementError::InvalidArgument(
+                "ttl must be at least one minute",
+            ));
         }
         Ok(())
     }

@@ -1,0 +1,182 @@
+//! The `passage-emulator` binary as a user runs it: flags, printed exports, `--data` persistence
+//! across a restart, and clear errors for bad flags.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Running {
+    child: Child,
+    exports: Vec<(String, String)>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    fn var(&self, name: &str) -> String {
+        self.exports
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the binary and reads its banner up to the four `export` lines.
+fn start(args: &[&str]) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_passage-emulator"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut exports = Vec::new();
+    while exports.len() < 4 {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("banner in time");
+        if let Some(rest) = line.strip_prefix("export ") {
+            let (name, value) = rest.split_once('=').unwrap();
+            exports.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    Running { child, exports }
+}
+
+#[tokio::test]
+async fn prints_exports_and_serves_the_api() {
+    let port = free_port();
+    let emu = start(&[
+        "--port",
+        &port.to_string(),
+        "--app-id",
+        "cliapp",
+        "--api-key",
+        "cli-key",
+    ]);
+    let origin = format!("http://127.0.0.1:{port}");
+    assert_eq!(emu.var("PASSAGE_APP_ID"), "cliapp");
+    assert_eq!(emu.var("PASSAGE_API_KEY"), "cli-key");
+    assert_eq!(emu.var("PASSAGE_AUTH_ORIGIN"), origin);
+    assert_eq!(emu.var("PASSAGE_API_ORIGIN"), origin);
+    let jwks: serde_json::Value =
+        reqwest::get(format!("{origin}/v1/apps/cliapp/.well-known/jwks.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+}
+
+#[tokio::test]
+async fn data_survives_a_restart() {
+    let dir = std::env::temp_dir().join(format!("passage-emulator-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("state.json");
+    let _ = std::fs::remove_file(&data);
+    let data_arg = data.to_str().unwrap();
+    let port = free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+
+    let first = start(&["--port", &port.to_string(), "--data", data_arg]);
+    let (app_id, key) = (first.var("PASSAGE_APP_ID"), first.var("PASSAGE_API_KEY"));
+    let created: serde_json::Value = client
+        .post(format!("{origin}/v1/apps/{app_id}/users"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"email": "persist@example.com"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_id = created["user"]["id"].as_str().unwrap().to_owned();
+    let jwks_before = client
+        .get(format!("{origin}/v1/apps/{app_id}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    drop(first);
+
+    let second = start(&["--port", &port.to_string(), "--data", data_arg]);
+    // A fresh client: the old one's pooled connection went with the first process.
+    let client = reqwest::Client::new();
+    assert_eq!(second.var("PASSAGE_APP_ID"), app_id, "app ID kept");
+    assert_eq!(second.var("PASSAGE_API_KEY"), key, "API key kept");
+    let user: serde_json::Value = client
+        .get(format!("{origin}/v1/apps/{app_id}/users/{user_id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(user["user"]["email"], "persist@example.com");
+    let jwks_after = client
+        .get(format!("{origin}/v1/apps/{app_id}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        jwks_before, jwks_after,
+        "signing key kept, so issued tokens stay valid"
+    );
+    drop(second);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_flags_fail_with_a_message() {
+    for args in [
+        &["--port", "not-a-port"][..],
+        &["--host", "nowhere"],
+        &["--bogus"],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_passage-emulator"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.trim().is_empty(), "{args:?}: an error message");
+    }
+    let help = Command::new(env!("CARGO_BIN_EXE_passage-emulator"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--data"));
+}
