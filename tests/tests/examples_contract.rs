@@ -1,9 +1,8 @@
 //! The four example apps (`passage-examples`) honour one contract, end to end: each binary is
 //! started against an in-process emulator, in both auth strategies, and probed over real HTTP.
 //!
-//! The binaries are taken from the target directory of this test (`target/debug/`); when they
-//! are missing they are built first with `cargo build -p passage-examples --bins`. Run
-//! `cargo build -p passage-examples --bins` after changing the examples so they are not stale.
+//! The binaries are taken from the target directory of this test (`target/debug/`), built (or
+//! found fresh) first with `$CARGO build -p passage-examples --bins`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::PathBuf;
@@ -17,32 +16,23 @@ use serde_json::{Value, json};
 
 const APPS: [&str; 4] = ["actix-app", "rocket-app", "warp-app", "axum-app"];
 
-/// The directory holding the binaries, built once if any is missing.
+/// The directory holding the binaries (`target/debug/`, next to this test's `deps/`), after
+/// `cargo build -p passage-examples --bins`: a no-op when they are fresh, and it keeps a stale
+/// or missing binary from being tested.
 fn bin_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         // target/debug/deps/examples_contract-<hash> → target/debug
         let exe = std::env::current_exe().expect("test executable path");
-        let dir = exe
-            .parent()
-            .and_then(|deps| deps.parent())
-            .expect("target dir")
-            .to_path_buf();
-        let missing = APPS.iter().any(|app| !dir.join(app).exists());
-        if missing {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let status = Command::new(cargo)
-                .args(["build", "-p", "passage-examples", "--bins"])
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building the example binaries failed");
-        }
+        let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir").to_path_buf();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "passage-examples", "--bins"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the example binaries failed");
         for app in APPS {
-            assert!(
-                dir.join(app).exists(),
-                "{app} not found in {}",
-                dir.display()
-            );
+            assert!(dir.join(app).exists(), "{app} not found in {}", dir.display());
         }
         dir
     })
