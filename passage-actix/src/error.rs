@@ -4,12 +4,8 @@
 use std::fmt;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use passage_core::{AuthError, ErrorResponse};
-
-/// The body of the 500 answered when no [`Passage`](passage_core::Passage) handle is configured.
-const NOT_CONFIGURED_BODY: &str = r#"{"code":"passage_not_configured","error":"authentication is not configured on this server"}"#;
 
 /// Why a request was refused: the answer is [`AuthError::response`] (401 or 503), or 500 when the
 /// app has no [`Passage`](passage_core::Passage) handle.
@@ -83,43 +79,35 @@ impl std::error::Error for PassageError {
     }
 }
 
-impl ResponseError for PassageError {
-    fn status_code(&self) -> StatusCode {
+impl PassageError {
+    /// The core's framework-neutral answer for this error.
+    fn answer(&self) -> ErrorResponse {
         match self {
-            Self::Auth(error) => {
-                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            }
-            Self::PassageNotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Auth(error) => render(&error.response()),
-            Self::PassageNotConfigured => HttpResponse::InternalServerError()
-                .insert_header((CONTENT_TYPE, ErrorResponse::CONTENT_TYPE))
-                .body(NOT_CONFIGURED_BODY),
+            Self::Auth(error) => error.response(),
+            Self::PassageNotConfigured => ErrorResponse::passage_missing(),
         }
     }
 }
 
-/// Translates the core's answer into an actix response.
-fn render(response: &ErrorResponse) -> HttpResponse {
-    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut builder = HttpResponse::build(status);
-    builder.insert_header((CONTENT_TYPE, ErrorResponse::CONTENT_TYPE));
-    if let Some(challenge) = response.www_authenticate {
-        builder.insert_header((WWW_AUTHENTICATE, challenge));
+impl ResponseError for PassageError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.answer().status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
-    if let Some(seconds) = response.retry_after {
-        builder.insert_header((RETRY_AFTER, seconds.to_string()));
+
+    fn error_response(&self) -> HttpResponse {
+        let answer = self.answer();
+        let mut builder = HttpResponse::build(self.status_code());
+        for header in answer.headers() {
+            builder.insert_header(header);
+        }
+        builder.body(answer.body)
     }
-    builder.body(response.body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::http::header::WWW_AUTHENTICATE;
 
     #[test]
     fn invalid_token_carries_the_challenge() {

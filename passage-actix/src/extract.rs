@@ -5,13 +5,12 @@ use actix_web::dev::Payload;
 use actix_web::http::header::HeaderMap;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures::future::LocalBoxFuture;
-use passage_core::management::{ManagementError, User};
-use passage_core::{AuthError, Passage, TokenSource, UserId};
+use passage_core::{AuthError, AuthenticatedUser, TokenSource, UserId};
 
 use crate::error::PassageError;
 use crate::passage_from_app_data;
 
-/// actix's header map as a [`TokenSource`], so [`Passage::authenticate_request`] can read it.
+/// actix's header map as a [`TokenSource`], so [`Passage::authenticate_request`](passage_core::Passage::authenticate_request) can read it.
 ///
 /// The extractors and the middleware use it; it is public for handlers that call the core
 /// directly.
@@ -68,62 +67,31 @@ impl TokenSource for RequestHeaders<'_> {
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct PassageUser {
-    user_id: UserId,
-    passage: Passage,
-}
+pub struct PassageUser(AuthenticatedUser);
 
 impl PassageUser {
-    pub(crate) fn new(user_id: UserId, passage: Passage) -> Self {
-        Self { user_id, passage }
-    }
-
-    /// The Passage user ID (the token's `sub`).
+    /// Takes out the core's [`AuthenticatedUser`] (the user ID and the handle that verified it).
     ///
     /// ```no_run
-    /// async fn me(user: passage_actix::PassageUser) -> String {
-    ///     user.user_id().to_string()
-    /// }
+    /// fn id(user: passage_actix::PassageUser) -> passage_core::UserId { user.into_inner().into_user_id() }
     /// ```
-    pub fn user_id(&self) -> &UserId {
-        &self.user_id
+    pub fn into_inner(self) -> AuthenticatedUser {
+        self.0
     }
+}
 
-    /// Takes the user ID out.
-    ///
-    /// ```no_run
-    /// async fn me(user: passage_actix::PassageUser) -> String {
-    ///     let id: passage_core::UserId = user.into_user_id();
-    ///     id.to_string()
-    /// }
-    /// ```
-    pub fn into_user_id(self) -> UserId {
-        self.user_id
+/// The user ID, the handle and [`AuthenticatedUser::fetch`] are reached through the core type.
+impl std::ops::Deref for PassageUser {
+    type Target = AuthenticatedUser;
+
+    fn deref(&self) -> &AuthenticatedUser {
+        &self.0
     }
+}
 
-    /// Fetches the full user from the management API (needs an API key in the config).
-    ///
-    /// ```no_run
-    /// async fn me(user: passage_actix::PassageUser) -> String {
-    ///     match user.fetch().await {
-    ///         Ok(user) => format!("{} <{}>", user.id, user.email),
-    ///         Err(error) => format!("management API failed: {error}"),
-    ///     }
-    /// }
-    /// ```
-    pub async fn fetch(&self) -> Result<User, ManagementError> {
-        self.passage.user().get(&self.user_id).await
-    }
-
-    /// The `Passage` handle that verified the token (for management calls).
-    ///
-    /// ```no_run
-    /// async fn me(user: passage_actix::PassageUser) -> String {
-    ///     user.passage().config().app_id().to_owned()
-    /// }
-    /// ```
-    pub fn passage(&self) -> &Passage {
-        &self.passage
+impl From<AuthenticatedUser> for PassageUser {
+    fn from(user: AuthenticatedUser) -> Self {
+        Self(user)
     }
 }
 
@@ -135,10 +103,10 @@ async fn authenticate(request: HttpRequest) -> Result<PassageUser, PassageError>
     let Some(passage) = passage_from_app_data(&request) else {
         return Err(PassageError::not_configured());
     };
-    let user_id = passage
-        .authenticate_request(&RequestHeaders(request.headers()))
-        .await?;
-    Ok(PassageUser::new(user_id, passage))
+    Ok(passage
+        .authenticate(&RequestHeaders(request.headers()))
+        .await?
+        .into())
 }
 
 impl FromRequest for PassageUser {
@@ -188,14 +156,14 @@ impl MaybePassageUser {
     /// }
     /// ```
     pub fn user_id(&self) -> Option<&UserId> {
-        self.0.as_ref().map(PassageUser::user_id)
+        self.0.as_ref().map(|user| user.user_id())
     }
 
     /// Takes the user out.
     ///
     /// ```no_run
     /// async fn home(user: passage_actix::MaybePassageUser) -> String {
-    ///     user.into_inner().map(|u| u.into_user_id().to_string()).unwrap_or_default()
+    ///     user.into_inner().map(|u| u.user_id().to_string()).unwrap_or_default()
     /// }
     /// ```
     pub fn into_inner(self) -> Option<PassageUser> {

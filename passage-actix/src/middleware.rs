@@ -126,13 +126,11 @@ where
                 return Ok(response.map_into_right_body());
             };
             match passage
-                .authenticate_request(&RequestHeaders::new(request.headers()))
+                .authenticate(&RequestHeaders::new(request.headers()))
                 .await
             {
-                Ok(user_id) => {
-                    request
-                        .extensions_mut()
-                        .insert(PassageUser::new(user_id, passage));
+                Ok(user) => {
+                    request.extensions_mut().insert(PassageUser::from(user));
                     service
                         .call(request)
                         .await

@@ -1,13 +1,11 @@
 //! passage-actix through actix's own test harness, against the emulator.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
-
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, test, web};
-use common::*;
 use passage_actix::{MaybePassageUser, PassageAuth, PassageUser};
 use passage_core::{AuthStrategy, Passage};
+use passage_tests::adapter_fixtures::*;
 
 async fn required(user: PassageUser) -> HttpResponse {
     HttpResponse::Ok().body(user.user_id().to_string())

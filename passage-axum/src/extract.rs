@@ -2,8 +2,7 @@
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use passage_core::management::{ManagementError, User};
-use passage_core::{AuthError, Passage, UserId};
+use passage_core::{AuthError, AuthenticatedUser, Passage, UserId};
 
 use crate::rejection::PassageRejection;
 
@@ -32,72 +31,40 @@ use crate::rejection::PassageRejection;
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct PassageUser {
-    user_id: UserId,
-    passage: Passage,
-}
+pub struct PassageUser(AuthenticatedUser);
 
 impl PassageUser {
-    pub(crate) fn new(user_id: UserId, passage: Passage) -> Self {
-        Self { user_id, passage }
-    }
-
-    /// The Passage user ID (the token's `sub`).
+    /// Takes out the core's [`AuthenticatedUser`] (the user ID and the handle that verified it).
     ///
     /// ```no_run
-    /// async fn me(user: passage_axum::PassageUser) -> String {
-    ///     user.user_id().to_string()
-    /// }
+    /// fn id(user: passage_axum::PassageUser) -> passage_core::UserId { user.into_inner().into_user_id() }
     /// ```
-    pub fn user_id(&self) -> &UserId {
-        &self.user_id
+    pub fn into_inner(self) -> AuthenticatedUser {
+        self.0
     }
+}
 
-    /// Takes the user ID out.
-    ///
-    /// ```no_run
-    /// async fn me(user: passage_axum::PassageUser) -> String {
-    ///     let id: passage_core::UserId = user.into_user_id();
-    ///     id.to_string()
-    /// }
-    /// ```
-    pub fn into_user_id(self) -> UserId {
-        self.user_id
-    }
+/// The user ID, the handle and [`AuthenticatedUser::fetch`] are reached through the core type.
+impl std::ops::Deref for PassageUser {
+    type Target = AuthenticatedUser;
 
-    /// Fetches the full user from the management API (needs an API key in the config).
-    ///
-    /// ```no_run
-    /// async fn me(user: passage_axum::PassageUser) -> String {
-    ///     match user.fetch().await {
-    ///         Ok(user) => format!("{} <{}>", user.id, user.email),
-    ///         Err(error) => format!("management API failed: {error}"),
-    ///     }
-    /// }
-    /// ```
-    pub async fn fetch(&self) -> Result<User, ManagementError> {
-        self.passage.user().get(&self.user_id).await
+    fn deref(&self) -> &AuthenticatedUser {
+        &self.0
     }
+}
 
-    /// The `Passage` handle that verified the token (for management calls).
-    ///
-    /// ```no_run
-    /// async fn me(user: passage_axum::PassageUser) -> String {
-    ///     user.passage().config().app_id().to_owned()
-    /// }
-    /// ```
-    pub fn passage(&self) -> &Passage {
-        &self.passage
+impl From<AuthenticatedUser> for PassageUser {
+    fn from(user: AuthenticatedUser) -> Self {
+        Self(user)
     }
+}
 
-    /// Verifies the request's token, unless the layer already did.
-    async fn authenticate(parts: &Parts, passage: Passage) -> Result<Self, AuthError> {
-        if let Some(user) = parts.extensions.get::<Self>() {
-            return Ok(user.clone());
-        }
-        let user_id = passage.authenticate_request(parts).await?;
-        Ok(Self::new(user_id, passage))
+/// Verifies the request's token, unless the layer already did.
+async fn authenticate(parts: &Parts, passage: Passage) -> Result<PassageUser, AuthError> {
+    if let Some(user) = parts.extensions.get::<PassageUser>() {
+        return Ok(user.clone());
     }
+    Ok(passage.authenticate(parts).await?.into())
 }
 
 impl<S> FromRequestParts<S> for PassageUser
@@ -108,7 +75,7 @@ where
     type Rejection = PassageRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self::authenticate(parts, Passage::from_ref(state)).await?)
+        Ok(authenticate(parts, Passage::from_ref(state)).await?)
     }
 }
 
@@ -125,7 +92,7 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match Self::authenticate(parts, Passage::from_ref(state)).await {
+        match authenticate(parts, Passage::from_ref(state)).await {
             Ok(user) => Ok(Some(user)),
             Err(AuthError::MissingToken) => Ok(None),
             Err(error) => Err(error.into()),
@@ -160,7 +127,7 @@ impl MaybePassageUser {
     /// }
     /// ```
     pub fn user_id(&self) -> Option<&UserId> {
-        self.0.as_ref().map(PassageUser::user_id)
+        self.0.as_ref().map(|user| user.user_id())
     }
 }
 

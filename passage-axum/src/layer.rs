@@ -100,9 +100,9 @@ where
         Box::pin(async move {
             // The body is not `Sync`: verify against the head alone.
             let (mut parts, body) = request.into_parts();
-            match passage.authenticate_request(&parts).await {
-                Ok(user_id) => {
-                    parts.extensions.insert(PassageUser::new(user_id, passage));
+            match passage.authenticate(&parts).await {
+                Ok(user) => {
+                    parts.extensions.insert(PassageUser::from(user));
                     inner.call(Request::from_parts(parts, body)).await
                 }
                 Err(error) => Ok(PassageRejection::from(error).into_response()),

@@ -2,10 +2,8 @@
 
 use std::fmt;
 
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use passage_core::{AuthError, ErrorResponse};
+use passage_core::AuthError;
 
 /// Why a request was refused; as a response it is [`AuthError::response`] (401, or 503 with
 /// `Retry-After` when the signing keys are unavailable).
@@ -67,24 +65,6 @@ impl std::error::Error for PassageRejection {
 
 impl IntoResponse for PassageRejection {
     fn into_response(self) -> Response {
-        render(&self.0.response())
+        self.0.response().to_http()
     }
-}
-
-/// Translates the core's answer into an axum response.
-pub(crate) fn render(answer: &ErrorResponse) -> Response {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, answer.body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(ErrorResponse::CONTENT_TYPE),
-    );
-    if let Some(challenge) = answer.www_authenticate {
-        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
-    }
-    if let Some(seconds) = answer.retry_after {
-        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    response
 }

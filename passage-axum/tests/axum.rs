@@ -1,15 +1,13 @@
 //! passage-axum through `tower::ServiceExt::oneshot`, against the emulator.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::routing::get;
 use axum::{Extension, Router};
-use common::*;
 use passage_axum::{MaybePassageUser, PassageLayer, PassageUser};
 use passage_core::{AuthStrategy, Passage};
+use passage_tests::adapter_fixtures::*;
 use tower::ServiceExt;
 
 async fn required(user: PassageUser) -> String {

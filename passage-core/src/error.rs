@@ -141,6 +141,61 @@ pub struct ErrorResponse {
 impl ErrorResponse {
     /// The `Content-Type` of [`ErrorResponse::body`].
     pub const CONTENT_TYPE: &'static str = "application/json";
+
+    /// The answer when an adapter finds no `Passage` handle in its framework's state: a server
+    /// misconfiguration, so 500 (the details go to the log, not to the client).
+    ///
+    /// ```
+    /// let response = passage_core::ErrorResponse::passage_missing();
+    /// assert_eq!(response.status, 500);
+    /// ```
+    pub const fn passage_missing() -> Self {
+        Self {
+            status: 500,
+            www_authenticate: None,
+            retry_after: None,
+            body: r#"{"code":"passage_not_configured","error":"authentication is not configured on this server"}"#,
+        }
+    }
+
+    /// The headers to send: `Content-Type`, and `WWW-Authenticate` or `Retry-After` when set.
+    ///
+    /// ```
+    /// use passage_core::AuthError;
+    /// let headers: Vec<_> = AuthError::MissingToken.response().headers().collect();
+    /// assert!(headers.contains(&("www-authenticate", "Bearer".to_owned())));
+    /// ```
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
+        [
+            Some(("content-type", Self::CONTENT_TYPE.to_owned())),
+            self.www_authenticate
+                .map(|c| ("www-authenticate", c.to_owned())),
+            self.retry_after.map(|s| ("retry-after", s.to_string())),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The answer as an `http::Response` (for frameworks built on the `http` crate: axum, warp).
+    ///
+    /// ```
+    /// use passage_core::AuthError;
+    /// let response: http::Response<String> = AuthError::MissingToken.response().to_http();
+    /// assert_eq!(response.status(), 401);
+    /// assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    /// ```
+    pub fn to_http<B: From<&'static str>>(&self) -> http::Response<B> {
+        let mut response = http::Response::new(B::from(self.body));
+        *response.status_mut() = http::StatusCode::from_u16(self.status)
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        for (name, value) in self.headers() {
+            if let Ok(value) = http::HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+        response
+    }
 }
 
 impl AuthError {

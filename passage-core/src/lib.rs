@@ -16,6 +16,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod authenticated_user;
 mod config;
 mod error;
 mod jwks;
@@ -26,6 +27,7 @@ mod transport;
 mod user_id;
 mod verifier;
 
+pub use authenticated_user::AuthenticatedUser;
 pub use config::{
     AUTH_COOKIE_NAME, AuthStrategy, Config, ConfigBuilder, ConfigError, DEFAULT_API_ORIGIN,
     DEFAULT_AUTH_ORIGIN, JwksSettings, RetrySettings, Secret,

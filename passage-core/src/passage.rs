@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::authenticated_user::AuthenticatedUser;
 use crate::config::{Config, ConfigError};
 use crate::error::AuthError;
 use crate::token_source::{TokenSource, extract_token};
@@ -104,6 +105,47 @@ impl Passage {
     ) -> Result<UserId, AuthError> {
         let token = extract_token(self.inner.config.auth_strategy(), request)?;
         self.validate_jwt(token).await
+    }
+
+    /// Like [`Passage::authenticate_request`], returning the user with this handle attached (what
+    /// adapters hand to request handlers).
+    ///
+    /// ```no_run
+    /// # async fn run(passage: passage_core::Passage, headers: http::HeaderMap) {
+    /// if let Ok(user) = passage.authenticate(&headers).await {
+    ///     println!("user {}", user.user_id());
+    /// }
+    /// # }
+    /// ```
+    pub async fn authenticate<S: TokenSource + ?Sized>(
+        &self,
+        request: &S,
+    ) -> Result<AuthenticatedUser, AuthError> {
+        let user_id = self.authenticate_request(request).await?;
+        Ok(AuthenticatedUser::new(user_id, self.clone()))
+    }
+
+    /// Optional authentication: `Ok(None)` when the request carries no token, the user when it
+    /// carries a valid one, and an error when it carries an invalid one (a forged token is never
+    /// treated as anonymous) or the keys are unavailable.
+    ///
+    /// ```no_run
+    /// # async fn run(passage: passage_core::Passage, headers: http::HeaderMap) -> Result<(), passage_core::AuthError> {
+    /// match passage.authenticate_optional(&headers).await? {
+    ///     Some(user) => println!("hello {}", user.user_id()),
+    ///     None => println!("hello stranger"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn authenticate_optional<S: TokenSource + ?Sized>(
+        &self,
+        request: &S,
+    ) -> Result<Option<AuthenticatedUser>, AuthError> {
+        match self.authenticate(request).await {
+            Ok(user) => Ok(Some(user)),
+            Err(AuthError::MissingToken) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     /// Verifies a token and returns its user ID (the seed API's `validAuthToken`).

@@ -8,9 +8,6 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 
-/// The body of the 500 answered when no [`Passage`](passage_core::Passage) handle is managed.
-const NOT_CONFIGURED_BODY: &str = r#"{"code":"passage_not_configured","error":"authentication is not configured on this server"}"#;
-
 /// Why a request was refused: the answer is [`AuthError::response`] (401 or 503), or 500 when
 /// Rocket manages no [`Passage`](passage_core::Passage) handle.
 ///
@@ -104,31 +101,17 @@ impl<'r> Responder<'r, 'static> for PassageError {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
         let answer = match &self {
             Self::Auth(error) => error.response(),
-            Self::PassageNotConfigured => ErrorResponse {
-                status: 500,
-                www_authenticate: None,
-                retry_after: None,
-                body: NOT_CONFIGURED_BODY,
-            },
+            Self::PassageNotConfigured => ErrorResponse::passage_missing(),
         };
-        Ok(render(&answer))
+        let mut builder = Response::build();
+        builder
+            .status(Status::new(answer.status))
+            .sized_body(answer.body.len(), Cursor::new(answer.body));
+        for (name, value) in answer.headers() {
+            builder.header(Header::new(name, value));
+        }
+        Ok(builder.finalize())
     }
-}
-
-/// Translates the core's answer into a Rocket response.
-fn render(answer: &ErrorResponse) -> Response<'static> {
-    let mut builder = Response::build();
-    builder
-        .status(Status::new(answer.status))
-        .header(ContentType::JSON)
-        .sized_body(answer.body.len(), Cursor::new(answer.body));
-    if let Some(challenge) = answer.www_authenticate {
-        builder.header(Header::new("WWW-Authenticate", challenge));
-    }
-    if let Some(seconds) = answer.retry_after {
-        builder.header(Header::new("Retry-After", seconds.to_string()));
-    }
-    builder.finalize()
 }
 
 /// The catchers' answer to a 401/503/500 that no Passage guard caused.

@@ -1,15 +1,14 @@
 //! The [`PassageUser`] and [`MaybePassageUser`] request guards, and [`RequestHeaders`], Rocket's
 //! header map seen as a [`TokenSource`].
 
-use passage_core::management::{ManagementError, User};
-use passage_core::{AuthError, Passage, TokenSource, UserId};
+use passage_core::{AuthError, AuthenticatedUser, Passage, TokenSource, UserId};
 use rocket::http::HeaderMap;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 
 use crate::error::PassageError;
 
-/// Rocket's header map as a [`TokenSource`], so [`Passage::authenticate_request`] can read it.
+/// Rocket's header map as a [`TokenSource`], so [`Passage::authenticate_request`](passage_core::Passage::authenticate_request) can read it.
 ///
 /// ```no_run
 /// use passage_rocket::RequestHeaders;
@@ -56,61 +55,31 @@ impl TokenSource for RequestHeaders<'_, '_> {
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct PassageUser {
-    user_id: UserId,
-    passage: Passage,
-}
+pub struct PassageUser(AuthenticatedUser);
 
 impl PassageUser {
-    /// The Passage user ID (the token's `sub`).
+    /// Takes out the core's [`AuthenticatedUser`] (the user ID and the handle that verified it).
     ///
     /// ```no_run
-    /// #[rocket::get("/id")]
-    /// fn id(user: passage_rocket::PassageUser) -> String {
-    ///     user.user_id().to_string()
-    /// }
+    /// fn id(user: passage_rocket::PassageUser) -> passage_core::UserId { user.into_inner().into_user_id() }
     /// ```
-    pub fn user_id(&self) -> &UserId {
-        &self.user_id
+    pub fn into_inner(self) -> AuthenticatedUser {
+        self.0
     }
+}
 
-    /// Takes the user ID out.
-    ///
-    /// ```no_run
-    /// #[rocket::get("/id")]
-    /// fn id(user: passage_rocket::PassageUser) -> String {
-    ///     user.into_user_id().to_string()
-    /// }
-    /// ```
-    pub fn into_user_id(self) -> UserId {
-        self.user_id
+/// The user ID, the handle and [`AuthenticatedUser::fetch`] are reached through the core type.
+impl std::ops::Deref for PassageUser {
+    type Target = AuthenticatedUser;
+
+    fn deref(&self) -> &AuthenticatedUser {
+        &self.0
     }
+}
 
-    /// Fetches the full user from the management API (needs an API key in the config).
-    ///
-    /// ```no_run
-    /// #[rocket::get("/me")]
-    /// async fn me(user: passage_rocket::PassageUser) -> String {
-    ///     match user.fetch().await {
-    ///         Ok(user) => format!("{} <{}>", user.id, user.email),
-    ///         Err(error) => format!("management API failed: {error}"),
-    ///     }
-    /// }
-    /// ```
-    pub async fn fetch(&self) -> Result<User, ManagementError> {
-        self.passage.user().get(&self.user_id).await
-    }
-
-    /// The `Passage` handle that verified the token (for management calls).
-    ///
-    /// ```no_run
-    /// #[rocket::get("/app")]
-    /// fn app(user: passage_rocket::PassageUser) -> String {
-    ///     user.passage().config().app_id().to_owned()
-    /// }
-    /// ```
-    pub fn passage(&self) -> &Passage {
-        &self.passage
+impl From<AuthenticatedUser> for PassageUser {
+    fn from(user: AuthenticatedUser) -> Self {
+        Self(user)
     }
 }
 
@@ -125,12 +94,9 @@ async fn authenticate<'r>(request: &'r Request<'_>) -> &'r Result<PassageUser, P
                 return Cached(Some(Err(PassageError::not_configured())));
             };
             let result = passage
-                .authenticate_request(&RequestHeaders(request.headers()))
+                .authenticate(&RequestHeaders(request.headers()))
                 .await
-                .map(|user_id| PassageUser {
-                    user_id,
-                    passage: passage.clone(),
-                })
+                .map(PassageUser::from)
                 .map_err(PassageError::Auth);
             Cached(Some(result))
         })
@@ -206,7 +172,7 @@ impl MaybePassageUser {
     /// }
     /// ```
     pub fn user_id(&self) -> Option<&UserId> {
-        self.0.as_ref().map(PassageUser::user_id)
+        self.0.as_ref().map(|user| user.user_id())
     }
 }
 

@@ -1,11 +1,9 @@
 //! passage-rocket through Rocket's asynchronous local client, against the emulator.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
-
-use common::*;
 use passage_core::{AuthStrategy, Passage};
 use passage_rocket::{MaybePassageUser, PassageError, PassageFairing, PassageUser};
+use passage_tests::adapter_fixtures::*;
 use rocket::http::{Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::{Build, Rocket, get, routes};

@@ -31,10 +31,8 @@
 use std::convert::Infallible;
 use std::fmt;
 
-use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderValue, StatusCode};
-use passage_core::management::{ManagementError, User};
-use passage_core::{AuthError, ErrorResponse, Passage, UserId};
+use http::HeaderMap;
+use passage_core::{AuthError, AuthenticatedUser, Passage};
 use warp::Filter;
 use warp::reject::{Reject, Rejection};
 use warp::reply::{Reply, Response};
@@ -48,57 +46,31 @@ use warp::reply::{Reply, Response};
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct PassageUser {
-    user_id: UserId,
-    passage: Passage,
-}
+pub struct PassageUser(AuthenticatedUser);
 
 impl PassageUser {
-    /// The Passage user ID (the token's `sub`).
+    /// Takes out the core's [`AuthenticatedUser`] (the user ID and the handle that verified it).
     ///
     /// ```no_run
-    /// fn id(user: &passage_warp::PassageUser) -> String {
-    ///     user.user_id().to_string()
-    /// }
+    /// fn id(user: passage_warp::PassageUser) -> passage_core::UserId { user.into_inner().into_user_id() }
     /// ```
-    pub fn user_id(&self) -> &UserId {
-        &self.user_id
+    pub fn into_inner(self) -> AuthenticatedUser {
+        self.0
     }
+}
 
-    /// Takes the user ID out.
-    ///
-    /// ```no_run
-    /// fn id(user: passage_warp::PassageUser) -> passage_core::UserId {
-    ///     user.into_user_id()
-    /// }
-    /// ```
-    pub fn into_user_id(self) -> UserId {
-        self.user_id
+/// The user ID, the handle and [`AuthenticatedUser::fetch`] are reached through the core type.
+impl std::ops::Deref for PassageUser {
+    type Target = AuthenticatedUser;
+
+    fn deref(&self) -> &AuthenticatedUser {
+        &self.0
     }
+}
 
-    /// Fetches the full user from the management API (needs an API key in the config).
-    ///
-    /// ```no_run
-    /// async fn me(user: passage_warp::PassageUser) -> String {
-    ///     match user.fetch().await {
-    ///         Ok(user) => format!("{} <{}>", user.id, user.email),
-    ///         Err(error) => format!("management API failed: {error}"),
-    ///     }
-    /// }
-    /// ```
-    pub async fn fetch(&self) -> Result<User, ManagementError> {
-        self.passage.user().get(&self.user_id).await
-    }
-
-    /// The `Passage` handle that verified the token (for management calls).
-    ///
-    /// ```no_run
-    /// fn app_id(user: &passage_warp::PassageUser) -> &str {
-    ///     user.passage().config().app_id()
-    /// }
-    /// ```
-    pub fn passage(&self) -> &Passage {
-        &self.passage
+impl From<AuthenticatedUser> for PassageUser {
+    fn from(user: AuthenticatedUser) -> Self {
+        Self(user)
     }
 }
 
@@ -116,8 +88,11 @@ impl PassageUser {
 /// # }
 /// ```
 pub fn user(passage: Passage) -> impl Filter<Extract = (PassageUser,), Error = Rejection> + Clone {
-    authenticate(passage).and_then(|result: Result<PassageUser, AuthError>| async move {
-        result.map_err(|error| warp::reject::custom(PassageRejection(error)))
+    with_headers(passage).and_then(|passage: Passage, headers: HeaderMap| async move {
+        match passage.authenticate(&headers).await {
+            Ok(user) => Ok(PassageUser::from(user)),
+            Err(error) => Err(warp::reject::custom(PassageRejection(error))),
+        }
     })
 }
 
@@ -138,26 +113,21 @@ pub fn user(passage: Passage) -> impl Filter<Extract = (PassageUser,), Error = R
 pub fn optional_user(
     passage: Passage,
 ) -> impl Filter<Extract = (Option<PassageUser>,), Error = Rejection> + Clone {
-    authenticate(passage).and_then(|result: Result<PassageUser, AuthError>| async move {
-        match result {
-            Ok(user) => Ok(Some(user)),
-            Err(AuthError::MissingToken) => Ok(None),
+    with_headers(passage).and_then(|passage: Passage, headers: HeaderMap| async move {
+        match passage.authenticate_optional(&headers).await {
+            Ok(user) => Ok(user.map(PassageUser::from)),
             Err(error) => Err(warp::reject::custom(PassageRejection(error))),
         }
     })
 }
 
-/// Verifies the request's token; never rejects, the callers decide.
-fn authenticate(
+/// The handle and the request's headers, for the filters above.
+fn with_headers(
     passage: Passage,
-) -> impl Filter<Extract = (Result<PassageUser, AuthError>,), Error = Infallible> + Clone {
-    warp::header::headers_cloned().and_then(move |headers: HeaderMap| {
-        let passage = passage.clone();
-        async move {
-            let result = passage.authenticate_request(&headers).await;
-            Ok::<_, Infallible>(result.map(|user_id| PassageUser { user_id, passage }))
-        }
-    })
+) -> impl Filter<Extract = (Passage, HeaderMap), Error = Infallible> + Clone {
+    warp::any()
+        .map(move || passage.clone())
+        .and(warp::header::headers_cloned())
 }
 
 /// The rejection of [`user`] and [`optional_user`]: the request could not be authenticated.
@@ -212,7 +182,7 @@ impl Reject for PassageRejection {}
 
 impl Reply for PassageRejection {
     fn into_response(self) -> Response {
-        render(&self.0.response())
+        self.0.response().to_http()
     }
 }
 
@@ -234,23 +204,4 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<Response, Rejectio
         Some(passage_rejection) => Ok(passage_rejection.clone().into_response()),
         None => Err(rejection),
     }
-}
-
-/// Translates the core's answer into a warp response.
-fn render(answer: &ErrorResponse) -> Response {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = answer.body.into_response();
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(ErrorResponse::CONTENT_TYPE),
-    );
-    if let Some(challenge) = answer.www_authenticate {
-        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
-    }
-    if let Some(seconds) = answer.retry_after {
-        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    response
 }

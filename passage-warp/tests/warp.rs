@@ -1,11 +1,9 @@
 //! passage-warp through `warp::test::request`, against the emulator.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
-
-use common::*;
 use http::{HeaderMap, StatusCode};
 use passage_core::{AuthStrategy, Passage};
+use passage_tests::adapter_fixtures::*;
 use passage_warp::{PassageUser, handle_rejection, optional_user, user};
 use warp::{Filter, Rejection, Reply};
 

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod adapter_fixtures;
 pub mod jwks_server;
 pub mod keys;
 

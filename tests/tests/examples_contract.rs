@@ -24,7 +24,11 @@ fn bin_dir() -> &'static PathBuf {
     DIR.get_or_init(|| {
         // target/debug/deps/examples_contract-<hash> → target/debug
         let exe = std::env::current_exe().expect("test executable path");
-        let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir").to_path_buf();
+        let dir = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("target dir")
+            .to_path_buf();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let status = Command::new(cargo)
             .args(["build", "-p", "passage-examples", "--bins"])
@@ -32,7 +36,11 @@ fn bin_dir() -> &'static PathBuf {
             .expect("cargo runs");
         assert!(status.success(), "building the example binaries failed");
         for app in APPS {
-            assert!(dir.join(app).exists(), "{app} not found in {}", dir.display());
+            assert!(
+                dir.join(app).exists(),
+                "{app} not found in {}",
+                dir.display()
+            );
         }
         dir
     })

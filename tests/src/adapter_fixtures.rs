@@ -1,6 +1,5 @@
-//! Test fixtures shared by this crate's tests: an emulator, `Passage` handles pointed at it or at
+//! Fixtures shared by the adapter crates' tests: an emulator, `Passage` handles pointed at it or at
 //! nothing, and tokens valid, expired and forged.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use passage_core::{AuthStrategy, Config, Passage};
 use passage_emulator::{Emulator, TokenOptions};
@@ -17,16 +16,21 @@ pub const LEAKY: &[&str] = &[
     "malformed",
 ];
 
+/// Both strategies, for tests that run once per strategy.
 pub const BOTH: [AuthStrategy; 2] = [AuthStrategy::Cookie, AuthStrategy::Header];
 
 /// An emulator with one user, and a valid token for them.
 pub struct Fixture {
+    /// The emulator.
     pub emu: Emulator,
+    /// The user's ID.
     pub user_id: String,
+    /// A valid token for the user.
     pub token: String,
 }
 
 impl Fixture {
+    /// Starts the emulator and makes the user and the token.
     pub async fn start() -> Self {
         let emu = Emulator::builder().start().await.expect("emulator starts");
         let user_id = emu.create_user("alice@example.com").expect("user created");
@@ -49,6 +53,7 @@ impl Fixture {
         Passage::new(config).expect("passage")
     }
 
+    /// A token for the user that expired five minutes ago.
     pub fn expired(&self) -> String {
         self.emu
             .mint_token_with(
@@ -67,6 +72,7 @@ impl Fixture {
     }
 }
 
+/// `token` with one signature character changed: well-formed, but forged.
 pub fn forge(token: &str) -> String {
     let mut bytes = token.as_bytes().to_vec();
     let signature_start = token.rfind('.').expect("three segments") + 1;
