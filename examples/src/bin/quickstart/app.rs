@@ -45,14 +45,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(Arc::new(state))
 }
 
-/// Headers every page gets: no caching of personal pages, no framing, no sniffing, no referrer.
+/// Headers every page gets: no caching of personal pages, no framing, no sniffing, no
+/// referrer to other sites (`same-origin` keeps the `Origin` header the sign-out check reads).
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
 }
 
@@ -232,7 +233,7 @@ fn profile_page(user: &User) -> String {
         "<div class=\"card\"><h1>Hello, {name}</h1>\
 <p class=\"muted\">Your token was verified by the server; these details come from Passage's \
 management API.</p></div><div class=\"card\"><h2>Profile</h2><dl>{rows}</dl></div>\
-<div class=\"card\"><p><a class=\"button\" href=\"/devices\">Your devices</a></p>\
+<div class=\"card actions\"><a class=\"button\" href=\"/devices\">Your devices</a>\
 <form method=\"post\" action=\"/sign-out\"><button class=\"secondary\" id=\"sign-out\" \
 type=\"submit\">Sign out</button></form></div>",
         name = escape(if user.email.is_empty() { &user.id } else { &user.email })

@@ -52,7 +52,8 @@ header a{color:#d0d0d0;text-decoration:none}header a:hover{color:#fff}\
 header form{margin:0}\
 main{max-width:760px;margin:2rem auto;padding:0 1.25rem}\
 .card{background:#fff;border-radius:10px;box-shadow:0 2px 12px rgba(0,0,0,.08);padding:1.75rem 2rem;margin-bottom:1.5rem}\
-h1{font-size:1.5rem;margin:0 0 .5rem}h2{font-size:1.1rem;margin:0 0 1rem}\
+h1{font-size:1.5rem;margin:0 0 .5rem;overflow-wrap:anywhere}\
+.actions{display:flex;gap:.75rem;align-items:center;flex-wrap:wrap}.actions form{margin:0}h2{font-size:1.1rem;margin:0 0 1rem}\
 p{margin:.5rem 0}.muted{color:#656d76}\
 .button,button{display:inline-block;padding:.55rem 1.1rem;border:0;border-radius:6px;background:#121212;\
 color:#f3f3f3;font-size:.95rem;text-decoration:none;cursor:pointer;font-family:inherit}\
