@@ -10,9 +10,9 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -31,7 +31,10 @@ const INSTALL_HINT: &str = "run `scripts/install-browser.sh` (installs Debian's 
 or set CHROME_BIN / CHROMEDRIVER to where they are";
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn output_dir() -> PathBuf {
@@ -41,7 +44,10 @@ fn output_dir() -> PathBuf {
 }
 
 fn unique() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{}-{nanos}", std::process::id())
 }
 
@@ -49,31 +55,49 @@ fn unique() -> String {
 fn find_program(env_var: &str, names: &[&str], fallbacks: &[&str]) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(env_var).filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
-        assert!(path.is_file(), "{env_var}={} does not exist; {INSTALL_HINT}", path.display());
+        assert!(
+            path.is_file(),
+            "{env_var}={} does not exist; {INSTALL_HINT}",
+            path.display()
+        );
         return Some(path);
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     let on_path = names.iter().find_map(|name| {
-        std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| candidate.is_file())
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
     });
     on_path.or_else(|| fallbacks.iter().map(PathBuf::from).find(|p| p.is_file()))
 }
 
 /// A free TCP port on 127.0.0.1 (the listener is closed again before the port is used).
 fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_for_port(port: u16, child: &mut ChildGuard, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
-        if TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), Duration::from_millis(200))
-            .is_ok()
+        if TcpStream::connect_timeout(
+            &(Ipv4Addr::LOCALHOST, port).into(),
+            Duration::from_millis(200),
+        )
+        .is_ok()
         {
             return;
         }
         child.assert_running();
-        assert!(Instant::now() < deadline, "{} did not listen on port {port} within {timeout:?}\n{}", child.name, child.log_tail());
+        assert!(
+            Instant::now() < deadline,
+            "{} did not listen on port {port} within {timeout:?}\n{}",
+            child.name,
+            child.log_tail()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -96,7 +120,12 @@ impl ChildGuard {
             .stderr(log_file)
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {name} ({command:?}): {e}"));
-        Self { name, child, log, shutdown_port: None }
+        Self {
+            name,
+            child,
+            log,
+            shutdown_port: None,
+        }
     }
 
     fn log_tail(&self) -> String {
@@ -108,7 +137,11 @@ impl ChildGuard {
 
     fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("{} exited early with {status}\n{}", self.name, self.log_tail());
+            panic!(
+                "{} exited early with {status}\n{}",
+                self.name,
+                self.log_tail()
+            );
         }
     }
 }
@@ -119,7 +152,9 @@ impl Drop for ChildGuard {
             let addr = (Ipv4Addr::LOCALHOST, port).into();
             if let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
                 let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-                let _ = stream.write_all(b"GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+                let _ = stream.write_all(
+                    b"GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                );
                 let deadline = Instant::now() + Duration::from_secs(5);
                 while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
                     std::thread::sleep(Duration::from_millis(50));
@@ -153,13 +188,19 @@ fn run_with_timeout(mut command: Command, timeout: Duration, log: &Path) {
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             let output = std::fs::read_to_string(log).unwrap_or_default();
-            assert!(status.success(), "{command:?} failed with {status}:\n{output}");
+            assert!(
+                status.success(),
+                "{command:?} failed with {status}:\n{output}"
+            );
             return;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{command:?} did not finish within {timeout:?}; see {}", log.display());
+            panic!(
+                "{command:?} did not finish within {timeout:?}; see {}",
+                log.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -179,7 +220,14 @@ fn quickstart_binary() -> PathBuf {
         let mut command = Command::new(cargo);
         command
             .current_dir(workspace_root())
-            .args(["build", "-p", "passage-examples", "--bin", "quickstart", "--target-dir"])
+            .args([
+                "build",
+                "-p",
+                "passage-examples",
+                "--bin",
+                "quickstart",
+                "--target-dir",
+            ])
             .arg(profile_dir.parent().unwrap());
         match profile_dir.file_name().and_then(|n| n.to_str()) {
             Some("debug") | None => {}
@@ -190,7 +238,11 @@ fn quickstart_binary() -> PathBuf {
                 command.args(["--profile", profile]);
             }
         }
-        run_with_timeout(command, Duration::from_secs(900), &output_dir().join("quickstart-build.log"));
+        run_with_timeout(
+            command,
+            Duration::from_secs(900),
+            &output_dir().join("quickstart-build.log"),
+        );
     }
     assert!(
         binary.is_file(),
@@ -212,11 +264,24 @@ struct Quickstart {
 fn start_quickstart() -> Quickstart {
     let port = free_port();
     let mut command = Command::new(quickstart_binary());
-    command.env("PORT", port.to_string()).env("RUST_LOG", "info");
-    for var in ["PASSAGE_APP_ID", "PASSAGE_API_KEY", "PASSAGE_AUTH_ORIGIN", "PASSAGE_API_ORIGIN", "PASSAGE_LOGIN_URL"] {
+    command
+        .env("PORT", port.to_string())
+        .env("RUST_LOG", "info");
+    for var in [
+        "PASSAGE_APP_ID",
+        "PASSAGE_API_KEY",
+        "PASSAGE_AUTH_ORIGIN",
+        "PASSAGE_API_ORIGIN",
+        "PASSAGE_LOGIN_URL",
+    ] {
         command.env_remove(var);
     }
-    let mut process = ChildGuard::spawn("quickstart", command, output_dir().join("quickstart.log"), Stdio::piped());
+    let mut process = ChildGuard::spawn(
+        "quickstart",
+        command,
+        output_dir().join("quickstart.log"),
+        Stdio::piped(),
+    );
     let stdout = process.child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -244,7 +309,11 @@ fn start_quickstart() -> Quickstart {
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 process.assert_running();
-                assert!(Instant::now() < deadline, "the quickstart printed no URLs within 60 s\n{}", process.log_tail());
+                assert!(
+                    Instant::now() < deadline,
+                    "the quickstart printed no URLs within 60 s\n{}",
+                    process.log_tail()
+                );
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 process.assert_running();
@@ -253,10 +322,19 @@ fn start_quickstart() -> Quickstart {
         }
     }
     let origin = origin.unwrap();
-    assert_eq!(origin, format!("http://127.0.0.1:{port}"), "PORT must set the app's port");
+    assert_eq!(
+        origin,
+        format!("http://127.0.0.1:{port}"),
+        "PORT must set the app's port"
+    );
     wait_for_port(port, &mut process, Duration::from_secs(30));
     let (emulator_origin, app_id) = emulator.unwrap();
-    Quickstart { origin, emulator_origin, app_id, _process: process }
+    Quickstart {
+        origin,
+        emulator_origin,
+        app_id,
+        _process: process,
+    }
 }
 
 /// chromedriver on a free port, and a Chromium session with a fresh profile.
@@ -268,10 +346,18 @@ struct Browser {
 
 /// chromedriver and Chromium, or a failure telling how to install them.
 fn browser_programs() -> (PathBuf, PathBuf) {
-    let driver = find_program("CHROMEDRIVER", &["chromedriver"], &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"])
-        .unwrap_or_else(|| panic!("chromedriver was not found; {INSTALL_HINT}"));
-    let chrome = find_program("CHROME_BIN", &["chromium", "chromium-browser"], &["/usr/bin/chromium"])
-        .unwrap_or_else(|| panic!("chromium was not found; {INSTALL_HINT}"));
+    let driver = find_program(
+        "CHROMEDRIVER",
+        &["chromedriver"],
+        &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+    )
+    .unwrap_or_else(|| panic!("chromedriver was not found; {INSTALL_HINT}"));
+    let chrome = find_program(
+        "CHROME_BIN",
+        &["chromium", "chromium-browser"],
+        &["/usr/bin/chromium"],
+    )
+    .unwrap_or_else(|| panic!("chromium was not found; {INSTALL_HINT}"));
     (driver, chrome)
 }
 
@@ -279,7 +365,12 @@ async fn start_browser(driver_path: &Path, chrome: &Path) -> Browser {
     let port = free_port();
     let mut command = Command::new(driver_path);
     command.arg(format!("--port={port}"));
-    let mut driver = ChildGuard::spawn("chromedriver", command, output_dir().join("chromedriver.log"), Stdio::null());
+    let mut driver = ChildGuard::spawn(
+        "chromedriver",
+        command,
+        output_dir().join("chromedriver.log"),
+        Stdio::null(),
+    );
     driver.shutdown_port = Some(port);
     wait_for_port(port, &mut driver, Duration::from_secs(30));
 
@@ -306,26 +397,47 @@ async fn start_browser(driver_path: &Path, chrome: &Path) -> Browser {
             ],
         },
     });
-    let Value::Object(capabilities) = capabilities else { unreachable!() };
+    let Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     let session = tokio::time::timeout(
         Duration::from_secs(60),
-        ClientBuilder::new(connector).capabilities(capabilities).connect(&format!("http://127.0.0.1:{port}")),
+        ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}")),
     )
     .await;
     let client = match session {
         Ok(Ok(client)) => client,
-        Ok(Err(e)) => panic!("chromedriver could not start Chromium ({}): {e}\n{}", chrome.display(), driver.log_tail()),
+        Ok(Err(e)) => panic!(
+            "chromedriver could not start Chromium ({}): {e}\n{}",
+            chrome.display(),
+            driver.log_tail()
+        ),
         Err(_) => panic!("no browser session within 60 s\n{}", driver.log_tail()),
     };
-    Browser { client, _driver: driver, _profile: profile }
+    Browser {
+        client,
+        _driver: driver,
+        _profile: profile,
+    }
 }
 
 async fn wait_for(client: &Client, locator: Locator<'_>) -> fantoccini::elements::Element {
-    match client.wait().at_most(STEP_TIMEOUT).for_element(locator).await {
+    match client
+        .wait()
+        .at_most(STEP_TIMEOUT)
+        .for_element(locator)
+        .await
+    {
         Ok(element) => element,
         Err(e) => {
-            let url = client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+            let url = client
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
             let source = client.source().await.unwrap_or_default();
             panic!("{locator:?} did not appear within {STEP_TIMEOUT:?} on {url}: {e}\n{source}");
         }
@@ -335,7 +447,11 @@ async fn wait_for(client: &Client, locator: Locator<'_>) -> fantoccini::elements
 async fn wait_for_url(client: &Client, url: &str) {
     let url = reqwest::Url::parse(url).unwrap();
     if let Err(e) = client.wait().at_most(STEP_TIMEOUT).for_url(&url).await {
-        let now = client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+        let now = client
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
         panic!("the browser did not reach {url} within {STEP_TIMEOUT:?} (it is at {now}): {e}");
     }
 }
@@ -344,8 +460,15 @@ async fn wait_for_url(client: &Client, url: &str) {
 async fn assert_refused(client: &Client, why: &str) {
     wait_for(client, Locator::Id("sign-in-required")).await;
     let source = client.source().await.unwrap();
-    assert!(!source.contains("id=\"email\""), "{why}: the profile was shown:\n{source}");
-    assert_eq!(client.title().await.unwrap(), "Please sign in · Passage quickstart", "{why}");
+    assert!(
+        !source.contains("id=\"email\""),
+        "{why}: the profile was shown:\n{source}"
+    );
+    assert_eq!(
+        client.title().await.unwrap(),
+        "Please sign in · Passage quickstart",
+        "{why}"
+    );
 }
 
 /// The status the app answers `path` with when sent `cookie`.
@@ -383,30 +506,64 @@ fn forge(real: &str) -> [(&'static str, String); 2] {
         URL_SAFE_NO_PAD.encode(claims.to_string()),
         parts[2]
     );
-    [("re-signed with another key", resigned), ("claims tampered with", tampered)]
+    [
+        ("re-signed with another key", resigned),
+        ("claims tampered with", tampered),
+    ]
 }
 
 async fn flow(client: &Client, app: &Quickstart) {
     let origin = app.origin.as_str();
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let email = format!("e2e-{:x}@example.com", nanos % (1 << 48));
 
     // Home page -> sign-in link -> the emulator's login page.
     client.goto(origin).await.unwrap();
-    wait_for(client, Locator::Id("sign-in")).await.click().await.unwrap();
+    wait_for(client, Locator::Id("sign-in"))
+        .await
+        .click()
+        .await
+        .unwrap();
     let identifier = wait_for(client, Locator::Id("identifier")).await;
     let url = client.current_url().await.unwrap();
-    assert_eq!(url.origin().ascii_serialization(), app.emulator_origin, "the sign-in link leads to the emulator");
+    assert_eq!(
+        url.origin().ascii_serialization(),
+        app.emulator_origin,
+        "the sign-in link leads to the emulator"
+    );
     identifier.send_keys(&email).await.unwrap();
-    client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 
     // The magic link signs in and redirects to the app's profile page.
-    wait_for(client, Locator::Id("magic-link")).await.click().await.unwrap();
+    wait_for(client, Locator::Id("magic-link"))
+        .await
+        .click()
+        .await
+        .unwrap();
     wait_for_url(client, &format!("{origin}/profile")).await;
-    let shown = wait_for(client, Locator::Id("email")).await.text().await.unwrap();
-    assert!(shown.contains(&email), "the profile shows {shown:?}, not {email}");
+    let shown = wait_for(client, Locator::Id("email"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        shown.contains(&email),
+        "the profile shows {shown:?}, not {email}"
+    );
     let source = client.source().await.unwrap();
-    assert!(source.contains("id=\"user-id\"") && source.contains("id=\"login-count\">1<"), "{source}");
+    assert!(
+        source.contains("id=\"user-id\"") && source.contains("id=\"login-count\">1<"),
+        "{source}"
+    );
     let png = client.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
     std::fs::write(output_dir().join("quickstart-profile.png"), png).unwrap();
@@ -418,22 +575,43 @@ async fn flow(client: &Client, app: &Quickstart) {
         .find(|c| c.name() == "psg_auth_token")
         .map(|c| c.value().to_owned())
         .expect("the magic link set the psg_auth_token cookie");
-    assert_eq!(status_with_cookie(origin, "/devices", Some(&token)).await, 200);
+    assert_eq!(
+        status_with_cookie(origin, "/devices", Some(&token)).await,
+        200
+    );
     assert_eq!(status_with_cookie(origin, "/profile", None).await, 401);
 
     client.goto(&format!("{origin}/devices")).await.unwrap();
     wait_for(client, Locator::Id("no-devices")).await;
-    wait_for(client, Locator::Id("add-demo-device")).await.click().await.unwrap();
-    let table = wait_for(client, Locator::Id("devices")).await.text().await.unwrap();
-    assert!(table.contains("Demo passkey"), "the devices table shows {table:?}");
+    wait_for(client, Locator::Id("add-demo-device"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let table = wait_for(client, Locator::Id("devices"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        table.contains("Demo passkey"),
+        "the devices table shows {table:?}"
+    );
 
     // Sign out: back home, cookie gone, profile refused.
     client.goto(&format!("{origin}/profile")).await.unwrap();
-    wait_for(client, Locator::Id("sign-out")).await.click().await.unwrap();
+    wait_for(client, Locator::Id("sign-out"))
+        .await
+        .click()
+        .await
+        .unwrap();
     wait_for_url(client, &format!("{origin}/")).await;
     wait_for(client, Locator::Id("sign-in")).await;
     let cookies = client.get_all_cookies().await.unwrap();
-    assert!(cookies.iter().all(|c| c.name() != "psg_auth_token"), "sign-out left the cookie: {cookies:?}");
+    assert!(
+        cookies.iter().all(|c| c.name() != "psg_auth_token"),
+        "sign-out left the cookie: {cookies:?}"
+    );
     client.goto(&format!("{origin}/profile")).await.unwrap();
     assert_refused(client, "after sign-out").await;
 
@@ -442,13 +620,29 @@ async fn flow(client: &Client, app: &Quickstart) {
         // Set from page script: chromedriver's Add Cookie refuses both a missing domain and an IP
         // address domain. The old cookie is gone, so this one is the only `psg_auth_token`.
         let set = format!("psg_auth_token={forged}; path=/; SameSite=Lax");
-        client.execute("document.cookie = arguments[0];", vec![json!(set)]).await.unwrap();
+        client
+            .execute("document.cookie = arguments[0];", vec![json!(set)])
+            .await
+            .unwrap();
         let cookies = client.get_all_cookies().await.unwrap();
-        assert!(cookies.iter().any(|c| c.name() == "psg_auth_token" && c.value() == forged), "{what}: cookie not set");
+        assert!(
+            cookies
+                .iter()
+                .any(|c| c.name() == "psg_auth_token" && c.value() == forged),
+            "{what}: cookie not set"
+        );
         client.goto(&format!("{origin}/profile")).await.unwrap();
         assert_refused(client, what).await;
-        assert_eq!(status_with_cookie(origin, "/profile", Some(&forged)).await, 401, "{what}");
-        assert_eq!(status_with_cookie(origin, "/devices", Some(&forged)).await, 401, "{what}");
+        assert_eq!(
+            status_with_cookie(origin, "/profile", Some(&forged)).await,
+            401,
+            "{what}"
+        );
+        assert_eq!(
+            status_with_cookie(origin, "/devices", Some(&forged)).await,
+            401,
+            "{what}"
+        );
     }
 }
 
@@ -458,8 +652,18 @@ async fn quickstart_sign_in_profile_sign_out_in_chromium() {
     let (driver, chrome) = browser_programs();
     let app = start_quickstart();
     let browser = start_browser(&driver, &chrome).await;
-    eprintln!("app {} (emulator {}, app {}), ready after {:?}", app.origin, app.emulator_origin, app.app_id, started.elapsed());
-    let outcome = tokio::time::timeout(FLOW_TIMEOUT, AssertUnwindSafe(flow(&browser.client, &app)).catch_unwind()).await;
+    eprintln!(
+        "app {} (emulator {}, app {}), ready after {:?}",
+        app.origin,
+        app.emulator_origin,
+        app.app_id,
+        started.elapsed()
+    );
+    let outcome = tokio::time::timeout(
+        FLOW_TIMEOUT,
+        AssertUnwindSafe(flow(&browser.client, &app)).catch_unwind(),
+    )
+    .await;
     // Close the session (and with it Chromium) whether the flow passed or not.
     let _ = tokio::time::timeout(Duration::from_secs(10), browser.client.clone().close()).await;
     match outcome {

@@ -51,9 +51,15 @@ async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     response
 }
 
@@ -65,15 +71,25 @@ fn html(status: StatusCode, body: String) -> Response {
 }
 
 fn with_cleared_cookie(mut response: Response) -> Response {
-    response.headers_mut().append(header::SET_COOKIE, HeaderValue::from_static(CLEAR_COOKIE));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, HeaderValue::from_static(CLEAR_COOKIE));
     response
 }
 
 /// Whether the request carries an auth cookie at all (to tell "signed out" from "session ended").
 fn has_auth_cookie(headers: &HeaderMap) -> bool {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).any(|cookies| {
-        cookies.split(';').any(|pair| pair.trim().split_once('=').is_some_and(|(name, _)| name == AUTH_COOKIE_NAME))
-    })
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|cookies| {
+            cookies.split(';').any(|pair| {
+                pair.trim()
+                    .split_once('=')
+                    .is_some_and(|(name, _)| name == AUTH_COOKIE_NAME)
+            })
+        })
 }
 
 /// A state-changing request must come from one of this app's own pages: a browser sends
@@ -83,15 +99,23 @@ fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-    origin.to_str().is_ok_and(|origin| origin == format!("http://{host}"))
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    origin
+        .to_str()
+        .is_ok_and(|origin| origin == format!("http://{host}"))
 }
 
 fn forbidden() -> Response {
     let body = "<div class=\"card\"><h1>Request refused</h1>\
 <p>This form must be submitted from the quickstart's own pages.</p>\
 <p><a class=\"button\" href=\"/\">Home</a></p></div>";
-    html(StatusCode::FORBIDDEN, page("Request refused", Nav::SignedOut, body))
+    html(
+        StatusCode::FORBIDDEN,
+        page("Request refused", Nav::SignedOut, body),
+    )
 }
 
 /// The page for a request that is not (or no longer) signed in: 401 with a sign-in link, or 503
@@ -102,10 +126,14 @@ fn refused(error: &AuthError, headers: &HeaderMap) -> Response {
         let body = "<div class=\"card\"><h1>Sign-in is temporarily unavailable</h1>\
 <p class=\"muted\">The app cannot reach Passage to check your sign-in. Try again in a few \
 seconds.</p><p><a class=\"button\" href=\"\">Try again</a></p></div>";
-        let mut response =
-            html(StatusCode::SERVICE_UNAVAILABLE, page("Unavailable", Nav::SignedOut, body));
+        let mut response = html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            page("Unavailable", Nav::SignedOut, body),
+        );
         if let Some(seconds) = error.response().retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         return response;
     }
@@ -119,17 +147,31 @@ seconds.</p><p><a class=\"button\" href=\"\">Try again</a></p></div>";
         "<div class=\"card\" id=\"sign-in-required\"><h1>Please sign in</h1>\
 <p class=\"muted\">{lead}</p><p><a class=\"button\" id=\"sign-in\" href=\"/sign-in\">Sign in</a></p></div>"
     );
-    let response = html(StatusCode::UNAUTHORIZED, page("Please sign in", Nav::SignedOut, &body));
-    let mut response = if expired { with_cleared_cookie(response) } else { response };
+    let response = html(
+        StatusCode::UNAUTHORIZED,
+        page("Please sign in", Nav::SignedOut, &body),
+    );
+    let mut response = if expired {
+        with_cleared_cookie(response)
+    } else {
+        response
+    };
     if let Some(challenge) = error.response().www_authenticate {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
     }
     response
 }
 
 /// Verifies the request's token; on failure, the page to answer with.
 async fn require_user(state: &AppState, headers: &HeaderMap) -> Result<UserId, Response> {
-    state.passage.authenticate_request(headers).await.map_err(|error| refused(&error, headers))
+    state
+        .passage
+        .authenticate_request(headers)
+        .await
+        .map_err(|error| refused(&error, headers))
 }
 
 /// A management API failure, shown without any secret (the error carries none).
@@ -140,12 +182,18 @@ fn upstream_error(what: &str, error: &passage_core::management::ManagementError)
 <p><a class=\"button\" href=\"\">Try again</a></p></div>",
         escape(&error.to_string())
     );
-    html(StatusCode::BAD_GATEWAY, page("Passage error", Nav::SignedIn, &body))
+    html(
+        StatusCode::BAD_GATEWAY,
+        page("Passage error", Nav::SignedIn, &body),
+    )
 }
 
 /// A user that the token names but the management API no longer knows: signed out.
 fn user_gone(headers: &HeaderMap) -> Response {
-    refused(&AuthError::InvalidToken(passage_core::InvalidTokenReason::MissingSubject), headers)
+    refused(
+        &AuthError::InvalidToken(passage_core::InvalidTokenReason::MissingSubject),
+        headers,
+    )
 }
 
 async fn home(State(state): State<Shared>, headers: HeaderMap) -> Response {
@@ -179,7 +227,10 @@ href=\"/profile\">View your profile</a></p>",
         );
     }
     let expected_host = state.origin.trim_start_matches("http://");
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or(expected_host);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or(expected_host);
     if host != expected_host {
         let _ = write!(
             body,
@@ -188,7 +239,11 @@ cookie is set for that host name.</div>",
             origin = escape(&state.origin)
         );
     }
-    let nav = if signed_in { Nav::SignedIn } else { Nav::SignedOut };
+    let nav = if signed_in {
+        Nav::SignedIn
+    } else {
+        Nav::SignedOut
+    };
     html(StatusCode::OK, page("Home", nav, &body))
 }
 
@@ -208,7 +263,11 @@ async fn sign_in(State(state): State<Shared>) -> Response {
 }
 
 fn status_badge(status: &UserStatus) -> String {
-    let class = if *status == UserStatus::Active { "badge" } else { "badge off" };
+    let class = if *status == UserStatus::Active {
+        "badge"
+    } else {
+        "badge off"
+    };
     format!("<span class=\"{class}\">{}</span>", escape(status.as_str()))
 }
 
@@ -217,18 +276,56 @@ fn profile_page(user: &User) -> String {
         let _ = write!(out, "<dt>{name}</dt><dd id=\"{id}\">{value}</dd>");
     };
     let mut rows = String::new();
-    let email = if user.email.is_empty() { "(none)" } else { user.email.as_str() };
-    let verified = if user.email_verified { " <span class=\"badge\">verified</span>" } else { "" };
-    row(&mut rows, "email", "Email", &format!("{}{verified}", escape(email)));
+    let email = if user.email.is_empty() {
+        "(none)"
+    } else {
+        user.email.as_str()
+    };
+    let verified = if user.email_verified {
+        " <span class=\"badge\">verified</span>"
+    } else {
+        ""
+    };
+    row(
+        &mut rows,
+        "email",
+        "Email",
+        &format!("{}{verified}", escape(email)),
+    );
     if !user.phone.is_empty() {
         row(&mut rows, "phone", "Phone", &escape(&user.phone));
     }
-    row(&mut rows, "user-id", "User ID", &format!("<code>{}</code>", escape(&user.id)));
+    row(
+        &mut rows,
+        "user-id",
+        "User ID",
+        &format!("<code>{}</code>", escape(&user.id)),
+    );
     row(&mut rows, "status", "Status", &status_badge(&user.status));
-    row(&mut rows, "created-at", "Created", &escape(&datetime(user.created_at)));
-    row(&mut rows, "login-count", "Sign-ins", &user.login_count.to_string());
-    row(&mut rows, "last-login", "Last sign-in", &escape(&datetime(user.last_login_at)));
-    row(&mut rows, "passkeys", "Passkeys", &user.webauthn_devices.len().to_string());
+    row(
+        &mut rows,
+        "created-at",
+        "Created",
+        &escape(&datetime(user.created_at)),
+    );
+    row(
+        &mut rows,
+        "login-count",
+        "Sign-ins",
+        &user.login_count.to_string(),
+    );
+    row(
+        &mut rows,
+        "last-login",
+        "Last sign-in",
+        &escape(&datetime(user.last_login_at)),
+    );
+    row(
+        &mut rows,
+        "passkeys",
+        "Passkeys",
+        &user.webauthn_devices.len().to_string(),
+    );
     format!(
         "<div class=\"card\"><h1>Hello, {name}</h1>\
 <p class=\"muted\">Your token was verified by the server; these details come from Passage's \
@@ -236,7 +333,11 @@ management API.</p></div><div class=\"card\"><h2>Profile</h2><dl>{rows}</dl></di
 <div class=\"card actions\"><a class=\"button\" href=\"/devices\">Your devices</a>\
 <form method=\"post\" action=\"/sign-out\"><button class=\"secondary\" id=\"sign-out\" \
 type=\"submit\">Sign out</button></form></div>",
-        name = escape(if user.email.is_empty() { &user.id } else { &user.email })
+        name = escape(if user.email.is_empty() {
+            &user.id
+        } else {
+            &user.email
+        })
     )
 }
 
@@ -246,7 +347,10 @@ async fn profile(State(state): State<Shared>, headers: HeaderMap) -> Response {
         Err(response) => return response,
     };
     match state.passage.user().get(&user_id).await {
-        Ok(user) => html(StatusCode::OK, page("Profile", Nav::SignedIn, &profile_page(&user))),
+        Ok(user) => html(
+            StatusCode::OK,
+            page("Profile", Nav::SignedIn, &profile_page(&user)),
+        ),
         Err(error) if error.is_not_found() => user_gone(&headers),
         Err(error) => upstream_error("Loading your profile", &error),
     }
@@ -337,7 +441,10 @@ async fn add_demo_device(State(state): State<Shared>, headers: HeaderMap) -> Res
             let body = "<div class=\"card\"><h1>Could not add a demo passkey</h1>\
 <p class=\"muted\">The emulator refused the request; see the server log.</p>\
 <p><a class=\"button\" href=\"/devices\">Back to devices</a></p></div>";
-            html(StatusCode::BAD_GATEWAY, page("Devices", Nav::SignedIn, body))
+            html(
+                StatusCode::BAD_GATEWAY,
+                page("Devices", Nav::SignedIn, body),
+            )
         }
     }
 }
@@ -364,7 +471,9 @@ async fn sign_out(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if let Ok(user_id) = state.passage.authenticate_request(&headers).await {
         match state.passage.user().revoke_refresh_tokens(&user_id).await {
             Ok(()) => tracing::info!(user = %user_id, "signed out; refresh tokens revoked"),
-            Err(error) => tracing::warn!(user = %user_id, %error, "could not revoke refresh tokens"),
+            Err(error) => {
+                tracing::warn!(user = %user_id, %error, "could not revoke refresh tokens")
+            }
         }
     }
     with_cleared_cookie(Redirect::to("/").into_response())
@@ -372,7 +481,10 @@ async fn sign_out(State(state): State<Shared>, headers: HeaderMap) -> Response {
 
 async fn not_found() -> Response {
     let body = "<div class=\"card\"><h1>Page not found</h1><p><a class=\"button\" href=\"/\">Home</a></p></div>";
-    html(StatusCode::NOT_FOUND, page("Not found", Nav::SignedOut, body))
+    html(
+        StatusCode::NOT_FOUND,
+        page("Not found", Nav::SignedOut, body),
+    )
 }
 
 #[cfg(test)]
@@ -390,18 +502,30 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
         assert!(same_origin(&headers));
-        headers.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
         assert!(same_origin(&headers));
-        headers.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
         assert!(!same_origin(&headers));
     }
 
     #[test]
     fn finds_the_auth_cookie() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; psg_auth_token=x"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; psg_auth_token=x"),
+        );
         assert!(has_auth_cookie(&headers));
-        headers.insert(header::COOKIE, HeaderValue::from_static("psg_auth_token_x=1"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("psg_auth_token_x=1"),
+        );
         assert!(!has_auth_cookie(&headers));
     }
 }

@@ -28,7 +28,9 @@ pub fn datetime(at: OffsetDateTime) -> String {
         return "never".to_owned();
     }
     at.to_offset(UtcOffset::UTC)
-        .format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute] UTC"
+        ))
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
@@ -99,7 +101,10 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 
     #[test]

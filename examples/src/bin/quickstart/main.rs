@@ -34,7 +34,10 @@ const DEFAULT_PORT: u16 = 8080;
 async fn main() -> ExitCode {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,passage_core=info,passage_emulator=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -60,7 +63,9 @@ async fn run() -> Result<(), String> {
     let port = port()?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|error| {
-        format!("cannot listen on {addr}: {error} (is another app using it? set PORT to another port)")
+        format!(
+            "cannot listen on {addr}: {error} (is another app using it? set PORT to another port)"
+        )
     })?;
     let bound = listener.local_addr().map_err(|error| error.to_string())?;
     // The emulator's cookie has no Domain, so the app must be opened on this exact host name.
@@ -95,7 +100,11 @@ async fn run() -> Result<(), String> {
         }
         None => {
             let config = setup.passage.config();
-            println!("  Passage:  {} (app {})", config.auth_origin(), config.app_id());
+            println!(
+                "  Passage:  {} (app {})",
+                config.auth_origin(),
+                config.app_id()
+            );
             println!();
             println!("  Press Ctrl+C to stop.");
         }

@@ -67,22 +67,30 @@ fn from_env() -> Result<Setup, String> {
     let config =
         Config::from_env().map_err(|error| format!("invalid PASSAGE_* configuration: {error}"))?;
     if config.api_key().is_none() {
-        return Err("PASSAGE_API_KEY is required: the profile and devices pages use the \
+        return Err(
+            "PASSAGE_API_KEY is required: the profile and devices pages use the \
                     management API"
-            .to_owned());
+                .to_owned(),
+        );
     }
-    let login_url = std::env::var("PASSAGE_LOGIN_URL").ok().filter(|url| !url.trim().is_empty());
+    let login_url = std::env::var("PASSAGE_LOGIN_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty());
     let sign_in = match login_url {
         Some(url) => SignIn::Redirect(url.trim().to_owned()),
-        None if config.auth_origin() == DEFAULT_AUTH_ORIGIN => {
-            SignIn::Element { app_id: config.app_id().to_owned() }
-        }
+        None if config.auth_origin() == DEFAULT_AUTH_ORIGIN => SignIn::Element {
+            app_id: config.app_id().to_owned(),
+        },
         // A Passage-compatible server such as a standalone `passage-emulator` serves its login
         // page at its root.
         None => SignIn::Redirect(format!("{}/", config.auth_origin())),
     };
     let passage = Passage::new(config).map_err(|error| error.to_string())?;
-    Ok(Setup { passage, sign_in, emulator: None })
+    Ok(Setup {
+        passage,
+        sign_in,
+        emulator: None,
+    })
 }
 
 /// Starts an emulator whose app lives at `app_origin` and redirects to its `/profile`.
@@ -103,5 +111,9 @@ async fn with_emulator(app_origin: &str) -> Result<Setup, String> {
         .map_err(|error| format!("emulator configuration refused: {error}"))?;
     let passage = Passage::new(config).map_err(|error| error.to_string())?;
     let sign_in = SignIn::Redirect(format!("{}/", emulator.origin()));
-    Ok(Setup { passage, sign_in, emulator: Some(emulator) })
+    Ok(Setup {
+        passage,
+        sign_in,
+        emulator: Some(emulator),
+    })
 }
