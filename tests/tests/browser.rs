@@ -424,35 +424,76 @@ async fn start_browser(driver_path: &Path, chrome: &Path) -> Browser {
     }
 }
 
+/// Polls for an element until [`STEP_TIMEOUT`]. Any error counts as "not yet": while a page is
+/// navigating, chromedriver may answer a lookup with an error (e.g. "aborted by navigation")
+/// rather than "no such element".
 async fn wait_for(client: &Client, locator: Locator<'_>) -> fantoccini::elements::Element {
-    match client
-        .wait()
-        .at_most(STEP_TIMEOUT)
-        .for_element(locator)
-        .await
-    {
-        Ok(element) => element,
-        Err(e) => {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let error = match client.find(locator).await {
+            Ok(element) => return element,
+            Err(error) => error,
+        };
+        if Instant::now() >= deadline {
             let url = client
                 .current_url()
                 .await
                 .map(|u| u.to_string())
                 .unwrap_or_default();
             let source = client.source().await.unwrap_or_default();
-            panic!("{locator:?} did not appear within {STEP_TIMEOUT:?} on {url}: {e}\n{source}");
+            panic!(
+                "{locator:?} did not appear within {STEP_TIMEOUT:?} on {url}: {error}\n{source}"
+            );
         }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
+/// Waits for an element and clicks it, retrying while the page is still changing.
+async fn click(client: &Client, locator: Locator<'_>) {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let error = match wait_for(client, locator).await.click().await {
+            Ok(()) => return,
+            Err(error) => error,
+        };
+        assert!(
+            Instant::now() < deadline,
+            "could not click {locator:?} within {STEP_TIMEOUT:?}: {error}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits for an element and returns its text, retrying while the page is still changing.
+async fn text_of(client: &Client, locator: Locator<'_>) -> String {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let error = match wait_for(client, locator).await.text().await {
+            Ok(text) => return text,
+            Err(error) => error,
+        };
+        assert!(
+            Instant::now() < deadline,
+            "could not read {locator:?} within {STEP_TIMEOUT:?}: {error}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls until the browser is at `url` (errors while navigating count as "not yet").
 async fn wait_for_url(client: &Client, url: &str) {
-    let url = reqwest::Url::parse(url).unwrap();
-    if let Err(e) = client.wait().at_most(STEP_TIMEOUT).for_url(&url).await {
-        let now = client
-            .current_url()
-            .await
-            .map(|u| u.to_string())
-            .unwrap_or_default();
-        panic!("the browser did not reach {url} within {STEP_TIMEOUT:?} (it is at {now}): {e}");
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let now = client.current_url().await.map(|u| u.to_string());
+        if now.as_deref().is_ok_and(|now| now == url) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the browser did not reach {url} within {STEP_TIMEOUT:?} (it is at {now:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -522,11 +563,7 @@ async fn flow(client: &Client, app: &Quickstart) {
 
     // Home page -> sign-in link -> the emulator's login page.
     client.goto(origin).await.unwrap();
-    wait_for(client, Locator::Id("sign-in"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(client, Locator::Id("sign-in")).await;
     let identifier = wait_for(client, Locator::Id("identifier")).await;
     let url = client.current_url().await.unwrap();
     assert_eq!(
@@ -535,26 +572,12 @@ async fn flow(client: &Client, app: &Quickstart) {
         "the sign-in link leads to the emulator"
     );
     identifier.send_keys(&email).await.unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, Locator::Css("button[type=submit]")).await;
 
     // The magic link signs in and redirects to the app's profile page.
-    wait_for(client, Locator::Id("magic-link"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(client, Locator::Id("magic-link")).await;
     wait_for_url(client, &format!("{origin}/profile")).await;
-    let shown = wait_for(client, Locator::Id("email"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let shown = text_of(client, Locator::Id("email")).await;
     assert!(
         shown.contains(&email),
         "the profile shows {shown:?}, not {email}"
@@ -583,16 +606,8 @@ async fn flow(client: &Client, app: &Quickstart) {
 
     client.goto(&format!("{origin}/devices")).await.unwrap();
     wait_for(client, Locator::Id("no-devices")).await;
-    wait_for(client, Locator::Id("add-demo-device"))
-        .await
-        .click()
-        .await
-        .unwrap();
-    let table = wait_for(client, Locator::Id("devices"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    click(client, Locator::Id("add-demo-device")).await;
+    let table = text_of(client, Locator::Id("devices")).await;
     assert!(
         table.contains("Demo passkey"),
         "the devices table shows {table:?}"
@@ -600,11 +615,7 @@ async fn flow(client: &Client, app: &Quickstart) {
 
     // Sign out: back home, cookie gone, profile refused.
     client.goto(&format!("{origin}/profile")).await.unwrap();
-    wait_for(client, Locator::Id("sign-out"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(client, Locator::Id("sign-out")).await;
     wait_for_url(client, &format!("{origin}/")).await;
     wait_for(client, Locator::Id("sign-in")).await;
     let cookies = client.get_all_cookies().await.unwrap();
