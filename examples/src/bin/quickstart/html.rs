@@ -58,7 +58,7 @@ h1{font-size:1.5rem;margin:0 0 .5rem;overflow-wrap:anywhere}\
 .actions{display:flex;gap:.75rem;align-items:center;flex-wrap:wrap}.actions form{margin:0}h2{font-size:1.1rem;margin:0 0 1rem}\
 p{margin:.5rem 0}.muted{color:#656d76}\
 .button,button{display:inline-block;padding:.55rem 1.1rem;border:0;border-radius:6px;background:#121212;\
-color:#f3f3f3;font-size:.95rem;text-decoration:none;cursor:pointer;font-family:inherit}\
+color:#f3f3f3;font-size:.95rem;text-decoration:none;cursor:pointer;font-family:inherit;line-height:1.5}\
 .button:hover,button:hover{background:#4d4d4d}\
 button.link{background:none;color:#d0d0d0;padding:0;font-size:1rem}button.link:hover{color:#fff;background:none}\
 button.secondary{background:#e8eaed;color:#1f2328}button.secondary:hover{background:#d5d8dc}\
