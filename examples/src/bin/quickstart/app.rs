@@ -1,0 +1,531 @@
+//! The web app: routes, the auth guard and the pages.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use passage_core::management::{Device, User, UserStatus};
+use passage_core::{AUTH_COOKIE_NAME, AuthError, Passage, UserId};
+
+use crate::html::{Nav, datetime, escape, page};
+use crate::setup::{EmulatorLink, SignIn};
+
+/// Everything the handlers share.
+pub struct AppState {
+    /// The Passage SDK handle (verifier and management client).
+    pub passage: Passage,
+    /// How the sign-in link works.
+    pub sign_in: SignIn,
+    /// The in-process emulator, for the emulator-only "add a demo passkey" button.
+    pub emulator: Option<EmulatorLink>,
+    /// The app's own origin, e.g. `http://127.0.0.1:8080`.
+    pub origin: String,
+    /// A client for the emulator's control API.
+    pub http: reqwest::Client,
+}
+
+type Shared = Arc<AppState>;
+
+/// The app's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/sign-in", get(sign_in))
+        .route("/profile", get(profile))
+        .route("/devices", get(devices))
+        .route("/devices/demo", post(add_demo_device))
+        .route("/sign-out", post(sign_out))
+        .fallback(not_found)
+        .layer(middleware::from_fn(security_headers))
+        .with_state(Arc::new(state))
+}
+
+/// Headers every page gets: no caching of personal pages, no framing, no sniffing, no
+/// referrer to other sites (`same-origin` keeps the `Origin` header the sign-out check reads).
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+/// The `Set-Cookie` value that deletes the auth cookie the login page set.
+const CLEAR_COOKIE: &str = "psg_auth_token=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax";
+
+fn html(status: StatusCode, body: String) -> Response {
+    (status, Html(body)).into_response()
+}
+
+fn with_cleared_cookie(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, HeaderValue::from_static(CLEAR_COOKIE));
+    response
+}
+
+/// Whether the request carries an auth cookie at all (to tell "signed out" from "session ended").
+fn has_auth_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|cookies| {
+            cookies.split(';').any(|pair| {
+                pair.trim()
+                    .split_once('=')
+                    .is_some_and(|(name, _)| name == AUTH_COOKIE_NAME)
+            })
+        })
+}
+
+/// A state-changing request must come from one of this app's own pages: a browser sends
+/// `Origin`, which must match the `Host` the request was sent to (a cross-site form post is
+/// refused even though `SameSite=Lax` already keeps the cookie out of it).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    origin
+        .to_str()
+        .is_ok_and(|origin| origin == format!("http://{host}"))
+}
+
+fn forbidden() -> Response {
+    let body = "<div class=\"card\"><h1>Request refused</h1>\
+<p>This form must be submitted from the quickstart's own pages.</p>\
+<p><a class=\"button\" href=\"/\">Home</a></p></div>";
+    html(
+        StatusCode::FORBIDDEN,
+        page("Request refused", Nav::SignedOut, body),
+    )
+}
+
+/// The page for a request that is not (or no longer) signed in: 401 with a sign-in link, or 503
+/// when the signing keys cannot be fetched. A cookie that fails verification is deleted.
+fn refused(error: &AuthError, headers: &HeaderMap) -> Response {
+    if let AuthError::KeysUnavailable(reason) = error {
+        tracing::warn!(%reason, "cannot verify sign-ins: Passage keys unavailable");
+        let body = "<div class=\"card\"><h1>Sign-in is temporarily unavailable</h1>\
+<p class=\"muted\">The app cannot reach Passage to check your sign-in. Try again in a few \
+seconds.</p><p><a class=\"button\" href=\"\">Try again</a></p></div>";
+        let mut response = html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            page("Unavailable", Nav::SignedOut, body),
+        );
+        if let Some(seconds) = error.response().retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        return response;
+    }
+    let expired = matches!(error, AuthError::InvalidToken(_)) && has_auth_cookie(headers);
+    let lead = if expired {
+        "Your session has ended or is not valid here. Please sign in again."
+    } else {
+        "This page shows your Passage profile. Sign in to see it."
+    };
+    let body = format!(
+        "<div class=\"card\" id=\"sign-in-required\"><h1>Please sign in</h1>\
+<p class=\"muted\">{lead}</p><p><a class=\"button\" id=\"sign-in\" href=\"/sign-in\">Sign in</a></p></div>"
+    );
+    let response = html(
+        StatusCode::UNAUTHORIZED,
+        page("Please sign in", Nav::SignedOut, &body),
+    );
+    let mut response = if expired {
+        with_cleared_cookie(response)
+    } else {
+        response
+    };
+    if let Some(challenge) = error.response().www_authenticate {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
+    }
+    response
+}
+
+/// Verifies the request's token; on failure, the page to answer with.
+async fn require_user(state: &AppState, headers: &HeaderMap) -> Result<UserId, Response> {
+    state
+        .passage
+        .authenticate_request(headers)
+        .await
+        .map_err(|error| refused(&error, headers))
+}
+
+/// A management API failure, shown without any secret (the error carries none).
+fn upstream_error(what: &str, error: &passage_core::management::ManagementError) -> Response {
+    tracing::error!(%error, "{what} failed");
+    let body = format!(
+        "<div class=\"card\"><h1>Passage did not answer</h1><p class=\"muted\">{what} failed: {}</p>\
+<p><a class=\"button\" href=\"\">Try again</a></p></div>",
+        escape(&error.to_string())
+    );
+    html(
+        StatusCode::BAD_GATEWAY,
+        page("Passage error", Nav::SignedIn, &body),
+    )
+}
+
+/// A user that the token names but the management API no longer knows: signed out.
+fn user_gone(headers: &HeaderMap) -> Response {
+    refused(
+        &AuthError::InvalidToken(passage_core::InvalidTokenReason::MissingSubject),
+        headers,
+    )
+}
+
+async fn home(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let signed_in = state.passage.authenticate_request(&headers).await.is_ok();
+    let mut body = String::from(
+        "<div class=\"card\"><h1>Passwordless sign-in, guarded in Rust</h1>\
+<p>This app is a few axum handlers. Each protected page calls \
+<code>passage.authenticate_request(&amp;headers)</code>, which verifies the \
+<code>psg_auth_token</code> cookie against Passage's signing keys, then loads the user with the \
+management client.</p>",
+    );
+    if signed_in {
+        body.push_str(
+            "<p>You are signed in.</p><p><a class=\"button\" id=\"profile-link\" \
+href=\"/profile\">View your profile</a></p>",
+        );
+    } else {
+        body.push_str(
+            "<p><a class=\"button\" id=\"sign-in\" href=\"/sign-in\">Sign in with a magic link</a></p>",
+        );
+    }
+    body.push_str("</div>");
+    if let Some(emulator) = &state.emulator {
+        let _ = write!(
+            body,
+            "<div class=\"card\"><h2>Running against the local emulator</h2>\
+<p class=\"muted\">No Passage account needed: sign-in goes through the emulator's login page at \
+<code>{origin}</code>, which shows the magic link on screen instead of emailing it. Set \
+<code>PASSAGE_APP_ID</code> and <code>PASSAGE_API_KEY</code> to use a real Passage app.</p></div>",
+            origin = escape(&emulator.origin)
+        );
+    }
+    let expected_host = state.origin.trim_start_matches("http://");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or(expected_host);
+    if host != expected_host {
+        let _ = write!(
+            body,
+            "<div class=\"notice\">Open this app at <a href=\"{origin}\">{origin}</a>: the sign-in \
+cookie is set for that host name.</div>",
+            origin = escape(&state.origin)
+        );
+    }
+    let nav = if signed_in {
+        Nav::SignedIn
+    } else {
+        Nav::SignedOut
+    };
+    html(StatusCode::OK, page("Home", nav, &body))
+}
+
+async fn sign_in(State(state): State<Shared>) -> Response {
+    match &state.sign_in {
+        SignIn::Redirect(url) => Redirect::to(url).into_response(),
+        SignIn::Element { app_id } => {
+            let body = format!(
+                "<div class=\"card\"><h1>Sign in</h1>\
+<passage-auth app-id=\"{app_id}\"></passage-auth></div>\
+<script src=\"https://psg.so/web.js\"></script>",
+                app_id = escape(app_id)
+            );
+            html(StatusCode::OK, page("Sign in", Nav::SignedOut, &body))
+        }
+    }
+}
+
+fn status_badge(status: &UserStatus) -> String {
+    let class = if *status == UserStatus::Active {
+        "badge"
+    } else {
+        "badge off"
+    };
+    format!("<span class=\"{class}\">{}</span>", escape(status.as_str()))
+}
+
+fn profile_page(user: &User) -> String {
+    let row = |out: &mut String, id: &str, name: &str, value: &str| {
+        let _ = write!(out, "<dt>{name}</dt><dd id=\"{id}\">{value}</dd>");
+    };
+    let mut rows = String::new();
+    let email = if user.email.is_empty() {
+        "(none)"
+    } else {
+        user.email.as_str()
+    };
+    let verified = if user.email_verified {
+        " <span class=\"badge\">verified</span>"
+    } else {
+        ""
+    };
+    row(
+        &mut rows,
+        "email",
+        "Email",
+        &format!("{}{verified}", escape(email)),
+    );
+    if !user.phone.is_empty() {
+        row(&mut rows, "phone", "Phone", &escape(&user.phone));
+    }
+    row(
+        &mut rows,
+        "user-id",
+        "User ID",
+        &format!("<code>{}</code>", escape(&user.id)),
+    );
+    row(&mut rows, "status", "Status", &status_badge(&user.status));
+    row(
+        &mut rows,
+        "created-at",
+        "Created",
+        &escape(&datetime(user.created_at)),
+    );
+    row(
+        &mut rows,
+        "login-count",
+        "Sign-ins",
+        &user.login_count.to_string(),
+    );
+    row(
+        &mut rows,
+        "last-login",
+        "Last sign-in",
+        &escape(&datetime(user.last_login_at)),
+    );
+    row(
+        &mut rows,
+        "passkeys",
+        "Passkeys",
+        &user.webauthn_devices.len().to_string(),
+    );
+    format!(
+        "<div class=\"card\"><h1>Hello, {name}</h1>\
+<p class=\"muted\">Your token was verified by the server; these details come from Passage's \
+management API.</p></div><div class=\"card\"><h2>Profile</h2><dl>{rows}</dl></div>\
+<div class=\"card actions\"><a class=\"button\" href=\"/devices\">Your devices</a>\
+<form method=\"post\" action=\"/sign-out\"><button class=\"secondary\" id=\"sign-out\" \
+type=\"submit\">Sign out</button></form></div>",
+        name = escape(if user.email.is_empty() {
+            &user.id
+        } else {
+            &user.email
+        })
+    )
+}
+
+async fn profile(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let user_id = match require_user(&state, &headers).await {
+        Ok(user_id) => user_id,
+        Err(response) => return response,
+    };
+    match state.passage.user().get(&user_id).await {
+        Ok(user) => html(
+            StatusCode::OK,
+            page("Profile", Nav::SignedIn, &profile_page(&user)),
+        ),
+        Err(error) if error.is_not_found() => user_gone(&headers),
+        Err(error) => upstream_error("Loading your profile", &error),
+    }
+}
+
+fn devices_page(devices: &[Device], emulator: bool) -> String {
+    let mut body = String::from("<div class=\"card\"><h1>Your devices</h1>");
+    if devices.is_empty() {
+        body.push_str(
+            "<p class=\"muted\" id=\"no-devices\">No passkeys yet. You signed in with a magic \
+link; passkeys you register with Passage will be listed here.</p>",
+        );
+    } else {
+        body.push_str(
+            "<table id=\"devices\"><thead><tr><th>Name</th><th>Type</th><th>Added</th>\
+<th>Last used</th><th>Uses</th></tr></thead><tbody>",
+        );
+        for device in devices {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&device.friendly_name),
+                escape(device.kind.as_str()),
+                escape(&datetime(device.created_at)),
+                escape(&datetime(device.last_login_at)),
+                device.usage_count
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    body.push_str("</div>");
+    if emulator {
+        body.push_str(
+            "<div class=\"card\"><h2>Try it with the emulator</h2><p class=\"muted\">Real passkeys \
+are registered by the browser through Passage. The emulator can store a pretend one so you can \
+see how devices are listed.</p><form method=\"post\" action=\"/devices/demo\">\
+<button id=\"add-demo-device\" type=\"submit\">Add a demo passkey</button></form></div>",
+        );
+    }
+    body
+}
+
+async fn devices(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let user_id = match require_user(&state, &headers).await {
+        Ok(user_id) => user_id,
+        Err(response) => return response,
+    };
+    match state.passage.user().list_devices(&user_id).await {
+        Ok(devices) => {
+            let body = devices_page(&devices, state.emulator.is_some());
+            html(StatusCode::OK, page("Devices", Nav::SignedIn, &body))
+        }
+        Err(error) if error.is_not_found() => user_gone(&headers),
+        Err(error) => upstream_error("Listing your devices", &error),
+    }
+}
+
+/// Emulator only: stores a pretend passkey for the signed-in user through the emulator's
+/// control API, then shows the devices page again.
+async fn add_demo_device(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if !same_origin(&headers) {
+        return forbidden();
+    }
+    let user_id = match require_user(&state, &headers).await {
+        Ok(user_id) => user_id,
+        Err(response) => return response,
+    };
+    let Some(emulator) = &state.emulator else {
+        return not_found().await;
+    };
+    let url = format!(
+        "{}/emulator/v1/apps/{}/users/{}/devices",
+        emulator.origin,
+        emulator.app_id,
+        percent_encode(&user_id)
+    );
+    let seeded = state
+        .http
+        .post(url)
+        .json(&serde_json::json!({ "friendly_name": "Demo passkey", "type": "passkey" }))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status);
+    match seeded {
+        Ok(_) => Redirect::to("/devices").into_response(),
+        Err(error) => {
+            tracing::error!(%error, "could not add a demo passkey");
+            let body = "<div class=\"card\"><h1>Could not add a demo passkey</h1>\
+<p class=\"muted\">The emulator refused the request; see the server log.</p>\
+<p><a class=\"button\" href=\"/devices\">Back to devices</a></p></div>";
+            html(
+                StatusCode::BAD_GATEWAY,
+                page("Devices", Nav::SignedIn, body),
+            )
+        }
+    }
+}
+
+/// Percent-encodes everything but unreserved characters, for a user ID in a URL path.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+/// Revokes the user's refresh tokens (if the request is signed in), deletes the cookie and goes
+/// home. Signing out always clears the cookie, even when Passage cannot be reached.
+async fn sign_out(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if !same_origin(&headers) {
+        return forbidden();
+    }
+    if let Ok(user_id) = state.passage.authenticate_request(&headers).await {
+        match state.passage.user().revoke_refresh_tokens(&user_id).await {
+            Ok(()) => tracing::info!(user = %user_id, "signed out; refresh tokens revoked"),
+            Err(error) => {
+                tracing::warn!(user = %user_id, %error, "could not revoke refresh tokens")
+            }
+        }
+    }
+    with_cleared_cookie(Redirect::to("/").into_response())
+}
+
+async fn not_found() -> Response {
+    let body = "<div class=\"card\"><h1>Page not found</h1><p><a class=\"button\" href=\"/\">Home</a></p></div>";
+    html(
+        StatusCode::NOT_FOUND,
+        page("Not found", Nav::SignedOut, body),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_path_segments() {
+        assert_eq!(percent_encode("abc-_.~09"), "abc-_.~09");
+        assert_eq!(percent_encode("a/b c?"), "a%2Fb%20c%3F");
+    }
+
+    #[test]
+    fn origin_check() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(same_origin(&headers));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
+        assert!(same_origin(&headers));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
+        assert!(!same_origin(&headers));
+    }
+
+    #[test]
+    fn finds_the_auth_cookie() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; psg_auth_token=x"),
+        );
+        assert!(has_auth_cookie(&headers));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("psg_auth_token_x=1"),
+        );
+        assert!(!has_auth_cookie(&headers));
+    }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The project's test command: installs the browser the end-to-end test needs (if missing), then
+# runs every test of the workspace. Extra arguments go to `cargo test`.
+#
+# Usage: scripts/test.sh [cargo test arguments...]
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "test: error: cargo is not on PATH; install Rust from https://rustup.rs" >&2
+    exit 1
+fi
+
+scripts/install-browser.sh
+exec cargo test --workspace --all-targets "$@"
