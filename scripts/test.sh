@@ -13,4 +13,7 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 scripts/install-browser.sh
-exec cargo test --workspace --all-targets "$@"
+# Libraries, binaries, integration tests, benches (run once each as tests), then the compiled
+# examples in the documentation.
+cargo test --workspace --all-targets "$@"
+cargo test --workspace --doc "$@"

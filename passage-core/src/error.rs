@@ -233,7 +233,7 @@ impl AuthError {
                 status: 401,
                 www_authenticate: Some(r#"Bearer error="invalid_token""#),
                 retry_after: None,
-                body: r#"{"code":"invalid_token","error":"invalid or expired token"}"#,
+                body: r#"{"code":"invalid_token","error":"the auth token is not valid"}"#,
             },
             Self::KeysUnavailable(reason) => {
                 let retry_after = match reason {

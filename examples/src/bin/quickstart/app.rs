@@ -4,13 +4,15 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{FromRef, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use passage_axum::{PassageRejection, PassageUser};
 use passage_core::management::{Device, User, UserStatus};
-use passage_core::{AUTH_COOKIE_NAME, AuthError, Passage, UserId};
+use passage_core::{AuthError, InvalidTokenReason, Passage};
 
 use crate::html::{Nav, datetime, escape, page};
 use crate::setup::{EmulatorLink, SignIn};
@@ -29,7 +31,39 @@ pub struct AppState {
     pub http: reqwest::Client,
 }
 
-type Shared = Arc<AppState>;
+/// The router state: cheap to clone, and the source of the `Passage` handle for
+/// `passage-axum`'s extractors.
+#[derive(Clone)]
+struct Shared(Arc<AppState>);
+
+impl std::ops::Deref for Shared {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
+impl FromRef<Shared> for Passage {
+    fn from_ref(state: &Shared) -> Passage {
+        state.passage.clone()
+    }
+}
+
+/// A guarded page's user: `passage-axum`'s [`PassageUser`] extractor, answering a refusal with
+/// this app's HTML pages instead of the adapter's JSON.
+struct SignedIn(PassageUser);
+
+impl FromRequestParts<Shared> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+        PassageUser::from_request_parts(parts, state)
+            .await
+            .map(SignedIn)
+            .map_err(|rejection| refused(rejection.auth_error()))
+    }
+}
 
 /// The app's routes.
 pub fn router(state: AppState) -> Router {
@@ -42,7 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-out", post(sign_out))
         .fallback(not_found)
         .layer(middleware::from_fn(security_headers))
-        .with_state(Arc::new(state))
+        .with_state(Shared(Arc::new(state)))
 }
 
 /// Headers every page gets: no caching of personal pages, no framing, no sniffing, no
@@ -77,21 +111,6 @@ fn with_cleared_cookie(mut response: Response) -> Response {
     response
 }
 
-/// Whether the request carries an auth cookie at all (to tell "signed out" from "session ended").
-fn has_auth_cookie(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|cookies| {
-            cookies.split(';').any(|pair| {
-                pair.trim()
-                    .split_once('=')
-                    .is_some_and(|(name, _)| name == AUTH_COOKIE_NAME)
-            })
-        })
-}
-
 /// A state-changing request must come from one of this app's own pages: a browser sends
 /// `Origin`, which must match the `Host` the request was sent to (a cross-site form post is
 /// refused even though `SameSite=Lax` already keeps the cookie out of it).
@@ -120,7 +139,7 @@ fn forbidden() -> Response {
 
 /// The page for a request that is not (or no longer) signed in: 401 with a sign-in link, or 503
 /// when the signing keys cannot be fetched. A cookie that fails verification is deleted.
-fn refused(error: &AuthError, headers: &HeaderMap) -> Response {
+fn refused(error: &AuthError) -> Response {
     if let AuthError::KeysUnavailable(reason) = error {
         tracing::warn!(%reason, "cannot verify sign-ins: Passage keys unavailable");
         let body = "<div class=\"card\"><h1>Sign-in is temporarily unavailable</h1>\
@@ -137,7 +156,8 @@ seconds.</p><p><a class=\"button\" href=\"\">Try again</a></p></div>";
         }
         return response;
     }
-    let expired = matches!(error, AuthError::InvalidToken(_)) && has_auth_cookie(headers);
+    // An invalid token means a cookie was sent (no cookie is `MissingToken`): the session ended.
+    let expired = matches!(error, AuthError::InvalidToken(_));
     let lead = if expired {
         "Your session has ended or is not valid here. Please sign in again."
     } else {
@@ -165,15 +185,6 @@ seconds.</p><p><a class=\"button\" href=\"\">Try again</a></p></div>";
     response
 }
 
-/// Verifies the request's token; on failure, the page to answer with.
-async fn require_user(state: &AppState, headers: &HeaderMap) -> Result<UserId, Response> {
-    state
-        .passage
-        .authenticate_request(headers)
-        .await
-        .map_err(|error| refused(&error, headers))
-}
-
 /// A management API failure, shown without any secret (the error carries none).
 fn upstream_error(what: &str, error: &passage_core::management::ManagementError) -> Response {
     tracing::error!(%error, "{what} failed");
@@ -189,19 +200,20 @@ fn upstream_error(what: &str, error: &passage_core::management::ManagementError)
 }
 
 /// A user that the token names but the management API no longer knows: signed out.
-fn user_gone(headers: &HeaderMap) -> Response {
-    refused(
-        &AuthError::InvalidToken(passage_core::InvalidTokenReason::MissingSubject),
-        headers,
-    )
+fn user_gone() -> Response {
+    refused(&AuthError::InvalidToken(InvalidTokenReason::MissingSubject))
 }
 
-async fn home(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    let signed_in = state.passage.authenticate_request(&headers).await.is_ok();
+async fn home(
+    State(state): State<Shared>,
+    user: Result<PassageUser, PassageRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let signed_in = user.is_ok();
     let mut body = String::from(
         "<div class=\"card\"><h1>Passwordless sign-in, guarded in Rust</h1>\
-<p>This app is a few axum handlers. Each protected page calls \
-<code>passage.authenticate_request(&amp;headers)</code>, which verifies the \
+<p>This app is a few axum handlers. Each protected page takes \
+<code>passage_axum::PassageUser</code>, whose extractor verifies the \
 <code>psg_auth_token</code> cookie against Passage's signing keys, then loads the user with the \
 management client.</p>",
     );
@@ -341,17 +353,13 @@ type=\"submit\">Sign out</button></form></div>",
     )
 }
 
-async fn profile(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    let user_id = match require_user(&state, &headers).await {
-        Ok(user_id) => user_id,
-        Err(response) => return response,
-    };
-    match state.passage.user().get(&user_id).await {
+async fn profile(SignedIn(user): SignedIn) -> Response {
+    match user.fetch().await {
         Ok(user) => html(
             StatusCode::OK,
             page("Profile", Nav::SignedIn, &profile_page(&user)),
         ),
-        Err(error) if error.is_not_found() => user_gone(&headers),
+        Err(error) if error.is_not_found() => user_gone(),
         Err(error) => upstream_error("Loading your profile", &error),
     }
 }
@@ -393,31 +401,27 @@ see how devices are listed.</p><form method=\"post\" action=\"/devices/demo\">\
     body
 }
 
-async fn devices(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    let user_id = match require_user(&state, &headers).await {
-        Ok(user_id) => user_id,
-        Err(response) => return response,
-    };
-    match state.passage.user().list_devices(&user_id).await {
+async fn devices(State(state): State<Shared>, SignedIn(user): SignedIn) -> Response {
+    match state.passage.user().list_devices(user.user_id()).await {
         Ok(devices) => {
             let body = devices_page(&devices, state.emulator.is_some());
             html(StatusCode::OK, page("Devices", Nav::SignedIn, &body))
         }
-        Err(error) if error.is_not_found() => user_gone(&headers),
+        Err(error) if error.is_not_found() => user_gone(),
         Err(error) => upstream_error("Listing your devices", &error),
     }
 }
 
 /// Emulator only: stores a pretend passkey for the signed-in user through the emulator's
 /// control API, then shows the devices page again.
-async fn add_demo_device(State(state): State<Shared>, headers: HeaderMap) -> Response {
+async fn add_demo_device(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    SignedIn(user): SignedIn,
+) -> Response {
     if !same_origin(&headers) {
         return forbidden();
     }
-    let user_id = match require_user(&state, &headers).await {
-        Ok(user_id) => user_id,
-        Err(response) => return response,
-    };
     let Some(emulator) = &state.emulator else {
         return not_found().await;
     };
@@ -425,7 +429,7 @@ async fn add_demo_device(State(state): State<Shared>, headers: HeaderMap) -> Res
         "{}/emulator/v1/apps/{}/users/{}/devices",
         emulator.origin,
         emulator.app_id,
-        percent_encode(&user_id)
+        percent_encode(user.user_id())
     );
     let seeded = state
         .http
@@ -464,12 +468,13 @@ fn percent_encode(text: &str) -> String {
 
 /// Revokes the user's refresh tokens (if the request is signed in), deletes the cookie and goes
 /// home. Signing out always clears the cookie, even when Passage cannot be reached.
-async fn sign_out(State(state): State<Shared>, headers: HeaderMap) -> Response {
+async fn sign_out(headers: HeaderMap, user: Result<PassageUser, PassageRejection>) -> Response {
     if !same_origin(&headers) {
         return forbidden();
     }
-    if let Ok(user_id) = state.passage.authenticate_request(&headers).await {
-        match state.passage.user().revoke_refresh_tokens(&user_id).await {
+    if let Ok(user) = user {
+        let user_id = user.user_id();
+        match user.passage().user().revoke_refresh_tokens(user_id).await {
             Ok(()) => tracing::info!(user = %user_id, "signed out; refresh tokens revoked"),
             Err(error) => {
                 tracing::warn!(user = %user_id, %error, "could not revoke refresh tokens")
@@ -512,20 +517,5 @@ mod tests {
             HeaderValue::from_static("http://evil.example"),
         );
         assert!(!same_origin(&headers));
-    }
-
-    #[test]
-    fn finds_the_auth_cookie() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; psg_auth_token=x"),
-        );
-        assert!(has_auth_cookie(&headers));
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("psg_auth_token_x=1"),
-        );
-        assert!(!has_auth_cookie(&headers));
     }
 }

@@ -88,7 +88,7 @@ type=\"submit\">Sign out</button></form>"
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <title>{title} · Passage quickstart</title><style>{STYLE}</style></head><body>\
 <header><div class=\"bar\"><a class=\"brand\" href=\"/\">Passage quickstart</a>{nav}</div></header>\
-<main>{body}</main><footer>Rust · axum · passage-core: plain server-rendered HTML</footer>\
+<main>{body}</main><footer>Rust · axum · passage-axum: plain server-rendered HTML</footer>\
 </body></html>",
         title = escape(title),
     );

@@ -1,4 +1,5 @@
-//! The passage-rs quickstart: a small axum web app guarded by Passage, runnable without an account.
+//! The passage-rs quickstart: a small axum web app guarded by Passage (through `passage-axum`),
+//! runnable without an account.
 //!
 //! ```text
 //! cargo run -p passage-examples --bin quickstart
