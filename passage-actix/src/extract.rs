@@ -52,7 +52,7 @@ impl TokenSource for RequestHeaders<'_> {
 ///
 /// Without a token the request is answered 401 with `WWW-Authenticate: Bearer`; with an invalid
 /// one, 401 with `error="invalid_token"`; when the signing keys are unavailable, 503 with
-/// `Retry-After`. The [`Passage`] handle is read from app data (`web::Data<Passage>` or a plain
+/// `Retry-After`. The [`Passage`](passage_core::Passage) handle is read from app data (`web::Data<Passage>` or a plain
 /// `Passage`); without one the answer is 500. Behind [`PassageAuth`](crate::PassageAuth) the user
 /// the middleware verified is reused.
 ///

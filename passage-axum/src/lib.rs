@@ -2,7 +2,7 @@
 //! a tower layer that guards a whole router.
 //!
 //! Token extraction and verification happen in [`passage_core`]; this crate only finds the
-//! [`Passage`] handle (in the router state, through [`FromRef`]) and translates results into axum
+//! [`Passage`](passage_core::Passage) handle (in the router state, through [`FromRef`]) and translates results into axum
 //! responses.
 //!
 //! ```no_run

@@ -34,6 +34,8 @@ const JWK_BASE64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::URL_SAFE,
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
+/// The longest `kid` a usable key may have.
+pub(crate) const MAX_KID_BYTES: usize = 256;
 const MIN_MODULUS_BITS: usize = 2048;
 const MAX_MODULUS_BITS: usize = 8192;
 
@@ -481,7 +483,7 @@ fn usable_key(value: &serde_json::Value) -> Option<RawKey> {
         && key.use_.as_deref().is_none_or(|u| u == "sig")
         && key.alg.as_deref().is_none_or(|a| a == "RS256")
         && !key.kid.is_empty()
-        && key.kid.len() <= 256;
+        && key.kid.len() <= MAX_KID_BYTES;
     usable.then_some(key)
 }
 

@@ -15,7 +15,7 @@ use serde::de::IgnoredAny;
 
 use crate::config::Config;
 use crate::error::{AuthError, InvalidTokenReason};
-use crate::jwks::{Jwks, VerifyingKey, decode_segment};
+use crate::jwks::{Jwks, MAX_KID_BYTES, VerifyingKey, decode_segment};
 use crate::token_source::{MAX_TOKEN_BYTES, check_token_shape};
 use crate::user_id::UserId;
 
@@ -134,6 +134,10 @@ impl Verifier {
             .kid
             .filter(|kid| !kid.is_empty())
             .ok_or_else(|| invalid(InvalidTokenReason::MissingKeyId))?;
+        if kid.len() > MAX_KID_BYTES {
+            // No usable JWK has such a kid: refuse without a lookup (or a negative-cache entry).
+            return Err(invalid(InvalidTokenReason::UnknownKeyId));
+        }
         let signature = decode_segment(signature).ok_or_else(malformed)?;
         let payload = decode_segment(payload).ok_or_else(malformed)?;
 

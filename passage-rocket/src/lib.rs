@@ -1,5 +1,5 @@
 //! Passage authentication for [Rocket](https://rocket.rs): request guards for the signed-in user,
-//! a fairing that builds the [`Passage`] handle at ignite, and catchers that answer refusals as
+//! a fairing that builds the [`Passage`](passage_core::Passage) handle at ignite, and catchers that answer refusals as
 //! RFC 6750 says.
 //!
 //! Token extraction and verification happen in [`passage_core`]; this crate only reads the

@@ -179,6 +179,8 @@ async fn unknown_missing_and_path_traversal_kids_are_refused() {
         payload.as_bytes(),
     );
     assert_eq!(f.reason(&numeric_kid).await, R::Malformed);
+    let long_kid = TestKey::generate(&"k".repeat(300));
+    assert_eq!(f.reason(&long_kid.sign(&f.claims())).await, R::UnknownKeyId);
     // Only the JWKS URL was ever requested, once (then the cooldown held further refreshes).
     assert_eq!(f.server.hits(), 1);
 }
