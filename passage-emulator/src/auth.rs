@@ -25,6 +25,8 @@ type AppState = Arc<Shared>;
 
 /// Default magic link lifetime in minutes.
 const DEFAULT_TTL_MINUTES: i64 = 15;
+/// The longest magic link lifetime accepted: one year, in minutes.
+const MAX_TTL_MINUTES: i64 = 525_600;
 const LANGUAGES: &[&str] = &["de", "en", "es", "it", "pl", "pt", "zh"];
 
 pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
@@ -35,6 +37,7 @@ pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
     );
     r.route("/", get(login_page))
         .route("/login", post(login_submit))
+        .route("/login/", post(login_submit))
 }
 
 /// The `CreateMagicLinkRequest` body.
@@ -100,6 +103,8 @@ pub(crate) fn create_magic_link(
     let ttl = p.ttl.unwrap_or(DEFAULT_TTL_MINUTES);
     if ttl < 1 {
         errors.push("ttl: must be no less than 1".into());
+    } else if ttl > MAX_TTL_MINUTES {
+        errors.push(format!("ttl: must be no greater than {MAX_TTL_MINUTES}"));
     }
     let email = validate_email(p.email.as_deref(), &mut errors);
     let phone = validate_phone(p.phone.as_deref(), &mut errors);
@@ -163,9 +168,18 @@ pub(crate) fn create_magic_link(
         let secret = random_string(32);
         let url = match &path {
             Some(path) => {
+                // The secret goes in the query, before any fragment (which never reaches a server).
+                let (path, fragment) = path
+                    .split_once('#')
+                    .map_or((path.as_str(), ""), |(p, f)| (p, f));
                 let sep = if path.contains('?') { '&' } else { '?' };
+                let fragment = if fragment.is_empty() {
+                    String::new()
+                } else {
+                    format!("#{fragment}")
+                };
                 format!(
-                    "{}{path}{sep}psg_magic_link={secret}",
+                    "{}{path}{sep}psg_magic_link={secret}{fragment}",
                     s.app.auth_origin.trim_end_matches('/')
                 )
             }

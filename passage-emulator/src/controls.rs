@@ -52,6 +52,9 @@ pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
     )
 }
 
+/// The largest token lifetime (either way) the controls accept: ten years.
+const MAX_TOKEN_TTL_SECONDS: i64 = 10 * 365 * 24 * 3600;
+
 /// Mints a token for `user_id`, creating the user (with that ID) if missing.
 pub(crate) fn mint_for(
     shared: &Shared,
@@ -61,6 +64,11 @@ pub(crate) fn mint_for(
 ) -> Result<String, ApiError> {
     if user_id.trim().is_empty() {
         return Err(ApiError::bad_request("user_id: cannot be blank."));
+    }
+    if ttl.is_some_and(|ttl| ttl.abs() > MAX_TOKEN_TTL_SECONDS) {
+        return Err(ApiError::bad_request(
+            "ttl_seconds: must be between -315360000 and 315360000.",
+        ));
     }
     let created = shared.read(|s| s.user(user_id).is_none());
     if created {
@@ -93,7 +101,7 @@ pub(crate) fn rotate_key(
         let previous = s.keys.last().map(|k| k.kid.clone()).unwrap_or_default();
         for k in &mut s.keys {
             if k.retire_at.is_none() {
-                k.retire_at = Some(t + grace);
+                k.retire_at = Some(t.saturating_add(grace));
             }
         }
         if grace == 0 {
@@ -292,9 +300,9 @@ async fn faults_post(
 ) -> ApiResult {
     check_app(&shared, &app_id)?;
     let spec: FaultSpec = parse_json(&body)?;
-    if spec.status.is_some_and(|s| !(100..=999).contains(&s)) {
+    if spec.status.is_some_and(|s| !(400..=599).contains(&s)) {
         return Err(ApiError::bad_request(
-            "status: must be a valid HTTP status.",
+            "status: must be an error status (400 to 599).",
         ));
     }
     shared

@@ -12,10 +12,11 @@ use serde_json::{Map, Value, json};
 use crate::EmulatorError;
 use crate::models::random_id;
 
-/// One RSA-2048 signing key with its key ID.
+/// One RSA-2048 signing key with its key ID (cheap to clone: the key pair is shared).
+#[derive(Clone)]
 pub(crate) struct SigningKey {
     pub(crate) kid: String,
-    pair: KeyPair,
+    pair: std::sync::Arc<KeyPair>,
     pkcs8: Vec<u8>,
     /// Unix time after which the key is no longer published (set when it is rotated out).
     pub(crate) retire_at: Option<i64>,
@@ -41,7 +42,7 @@ impl SigningKey {
             .to_vec();
         Ok(Self {
             kid: random_id(),
-            pair,
+            pair: std::sync::Arc::new(pair),
             pkcs8,
             retire_at: None,
         })
@@ -63,7 +64,7 @@ impl SigningKey {
             .map_err(|e| EmulatorError::Persistence(format!("bad RSA key: {e}")))?;
         Ok(Self {
             kid: stored.kid.clone(),
-            pair,
+            pair: std::sync::Arc::new(pair),
             pkcs8,
             retire_at: stored.retire_at,
         })

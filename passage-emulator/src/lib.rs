@@ -53,7 +53,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Default session length (`exp - iat` of auth tokens).
 pub const DEFAULT_SESSION_LENGTH: Duration = Duration::from_secs(3600);
 /// Default app auth origin.
-pub const DEFAULT_AUTH_ORIGIN: &str = "http://localhost:8080";
+pub const DEFAULT_AUTH_ORIGIN: &str = "http://127.0.0.1:8080";
 
 /// Options for [`Emulator::mint_token_with`].
 #[derive(Clone, Debug, Default)]
@@ -93,7 +93,7 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The app's auth origin, the first `aud` of tokens (default `http://localhost:8080`).
+    /// The app's auth origin, the first `aud` of tokens (default `http://127.0.0.1:8080`, where the example apps listen).
     pub fn auth_origin(mut self, auth_origin: impl Into<String>) -> Self {
         self.auth_origin = Some(auth_origin.into());
         self
@@ -196,7 +196,10 @@ impl EmulatorBuilder {
             app.name = v;
         }
         if let Some(v) = self.session_length {
-            app.session_length = i64::try_from(v.as_secs()).unwrap_or(i64::MAX);
+            // Capped at ten years so `iat + session length` can never overflow.
+            app.session_length = i64::try_from(v.as_secs())
+                .unwrap_or(i64::MAX)
+                .min(315_360_000);
         }
         if let Some(path) = &self.data_file {
             store.save(path)?;

@@ -18,7 +18,7 @@ OPTIONS:
     --port <PORT>          Port to bind [default: 8788]
     --app-id <ID>          App ID [default: random, or the one stored in --data]
     --api-key <KEY>        Management API key [default: random, or the one stored in --data]
-    --auth-origin <URL>    The app's auth origin [default: http://localhost:8080]
+    --auth-origin <URL>    The app's auth origin [default: http://127.0.0.1:8080]
     --redirect-url <URL>   Where the login page redirects after sign-in [default: auth origin + /]
     --data <FILE>          Persist state (users, devices, links, keys, app settings) in FILE
     -h, --help             Print this help

@@ -31,6 +31,7 @@ pub(crate) struct AppConfig {
 }
 
 /// Everything the emulator knows.
+#[derive(Clone)]
 pub(crate) struct State {
     pub app: AppConfig,
     /// Signing keys, oldest first; the last one signs new tokens.
@@ -116,10 +117,12 @@ impl State {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "passage-emulator.json".into());
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let save = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.tmp-{}-{save}", std::process::id()));
         {
             let mut options = fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
+            options.write(true).create_new(true);
             // The file holds the API key and private keys: owner-only on Unix.
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
@@ -227,7 +230,7 @@ impl State {
         claims.insert("sub".into(), json!(user_id));
         claims.insert("iat".into(), json!(iat));
         claims.insert("nbf".into(), json!(iat - 5));
-        claims.insert("exp".into(), json!(iat + ttl));
+        claims.insert("exp".into(), json!(iat.saturating_add(ttl)));
         if let Some(extra) = extra {
             for (k, v) in extra {
                 claims.insert(k.clone(), v.clone());
@@ -288,8 +291,15 @@ impl Shared {
         f: impl FnOnce(&mut State) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let mut state = self.lock();
-        let out = f(&mut state)?;
-        self.persist(&state)?;
+        if self.data_file.is_none() {
+            return f(&mut state);
+        }
+        // Change a copy, save it, and only then make it the state: a failed save leaves the
+        // state as the client last saw it acknowledged.
+        let mut next = state.clone();
+        let out = f(&mut next)?;
+        self.persist(&next)?;
+        *state = next;
         Ok(out)
     }
 
