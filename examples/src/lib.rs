@@ -47,7 +47,8 @@ pub fn listen_addr_or_exit() -> SocketAddr {
 }
 
 /// The answer to a failed management call: 404 for a missing user or device, 400 for an
-/// argument refused before sending, 502 for everything else (the upstream API failed).
+/// argument refused before sending, 502 for everything else (the upstream API failed or is
+/// misconfigured, including its own 404s such as `app_not_found`).
 pub fn management_failure(error: &ManagementError) -> (u16, Value) {
     tracing::warn!(%error, "management API call failed");
     if error.is_not_found() {

@@ -2,7 +2,7 @@
 //! header map seen as a [`TokenSource`].
 
 use passage_core::{AuthError, AuthenticatedUser, Passage, TokenSource, UserId};
-use rocket::http::HeaderMap;
+use rocket::http::{HeaderMap, Status};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 
@@ -110,10 +110,12 @@ async fn authenticate<'r>(request: &'r Request<'_>) -> &'r Result<PassageUser, P
 
 static NOT_RUN: Result<PassageUser, PassageError> = Err(PassageError::PassageNotConfigured);
 
-/// The error a Passage guard cached for this request, for the catchers.
-pub(crate) fn cached_error(request: &Request<'_>) -> Option<PassageError> {
+/// The error a Passage guard cached for this request, for the catcher of `status`: only an
+/// error of that very status, so a handler's own 500 or 503 on a route whose optional guard saw
+/// no token is not turned into that guard's 401.
+pub(crate) fn cached_error(request: &Request<'_>, status: Status) -> Option<PassageError> {
     match &request.local_cache(|| Cached(None)).0 {
-        Some(Err(error)) => Some(error.clone()),
+        Some(Err(error)) if error.status() == status => Some(error.clone()),
         _ => None,
     }
 }

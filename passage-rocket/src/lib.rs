@@ -62,15 +62,17 @@ pub fn catchers() -> Vec<Catcher> {
 
 #[rocket::catch(401)]
 fn unauthorized(request: &Request<'_>) -> Result<PassageError, Fallback> {
-    guard::cached_error(request).ok_or(Fallback(Status::Unauthorized))
+    guard::cached_error(request, Status::Unauthorized).ok_or(Fallback(Status::Unauthorized))
 }
 
 #[rocket::catch(503)]
 fn unavailable(request: &Request<'_>) -> Result<PassageError, Fallback> {
-    guard::cached_error(request).ok_or(Fallback(Status::ServiceUnavailable))
+    guard::cached_error(request, Status::ServiceUnavailable)
+        .ok_or(Fallback(Status::ServiceUnavailable))
 }
 
 #[rocket::catch(500)]
 fn internal(request: &Request<'_>) -> Result<PassageError, Fallback> {
-    guard::cached_error(request).ok_or(Fallback(Status::InternalServerError))
+    guard::cached_error(request, Status::InternalServerError)
+        .ok_or(Fallback(Status::InternalServerError))
 }

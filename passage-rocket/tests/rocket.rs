@@ -268,3 +268,26 @@ async fn other_401s_still_get_a_json_challenge() {
     );
     assert_terse(&body);
 }
+
+#[tokio::test]
+async fn a_handler_error_on_an_optional_route_keeps_its_own_status() {
+    #[get("/broken")]
+    fn broken(_user: MaybePassageUser) -> Status {
+        Status::ServiceUnavailable
+    }
+    #[get("/failing")]
+    fn failing(_user: MaybePassageUser) -> Status {
+        Status::InternalServerError
+    }
+    let fx = Fixture::start().await;
+    let client = Client::tracked(base().mount("/x", routes![broken, failing]).attach(
+        PassageFairing::with_passage(fx.passage(AuthStrategy::Cookie)),
+    ))
+    .await
+    .unwrap();
+    // Anonymous: the optional guard saw no token; the handler's own failure must not become 401.
+    let (status, challenge, _, _) = get(&client, "/x/broken", None).await;
+    assert_eq!((status, challenge), (Status::ServiceUnavailable, None));
+    let (status, challenge, _, _) = get(&client, "/x/failing", None).await;
+    assert_eq!((status, challenge), (Status::InternalServerError, None));
+}

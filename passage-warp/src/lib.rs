@@ -75,8 +75,8 @@ impl From<AuthenticatedUser> for PassageUser {
 }
 
 /// Extracts the signed-in user; rejects with [`PassageRejection`] when the request has no valid
-/// token (401) or the signing keys are unavailable (503). Pair it with
-/// `.recover(`[`handle_rejection`]`)` to answer those rejections properly.
+/// token (401) or the signing keys are unavailable (503). Always pair it with
+/// `.recover(`[`handle_rejection`]`)`: without it warp answers an unhandled rejection with a 500.
 ///
 /// ```no_run
 /// use passage_warp::{PassageUser, user};
@@ -144,8 +144,18 @@ fn with_headers(
 /// assert_eq!(response.status(), 401);
 /// assert_eq!(response.headers()["www-authenticate"], "Bearer");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PassageRejection(AuthError);
+
+/// Terse on purpose: warp writes a rejection's `Debug` into the 500 it answers when no
+/// `recover` handles it, so it must not tell a client why its token failed.
+impl fmt::Debug for PassageRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PassageRejection")
+            .field("status", &self.0.status())
+            .finish()
+    }
+}
 
 impl PassageRejection {
     /// The core error (for logs; never show its reason to the client).

@@ -167,3 +167,20 @@ async fn fetch_reads_the_user_through_the_management_api() {
         format!("{} alice@example.com", fx.user_id)
     );
 }
+
+#[tokio::test]
+async fn without_recover_the_500_does_not_say_why_the_token_failed() {
+    let fx = Fixture::start().await;
+    let bare = warp::path!("required")
+        .and(user(fx.passage(AuthStrategy::Header)))
+        .map(|user: PassageUser| user.user_id().to_string());
+    let response = warp::test::request()
+        .path("/required")
+        .header("authorization", format!("Bearer {}", fx.forged()))
+        .reply(&bare)
+        .await;
+    let body = String::from_utf8_lossy(response.body()).into_owned();
+    for word in LEAKY.iter().chain(&["BadSignature", "InvalidToken"]) {
+        assert!(!body.contains(word), "leaks {word:?}: {body}");
+    }
+}

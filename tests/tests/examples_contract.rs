@@ -426,7 +426,28 @@ async fn check_contract(name: &'static str, strategy: &'static str) {
     );
 
     if name == "axum-app" {
-        check_axum_admin(&probe, &token).await;
+        check_axum_admin(&probe, &token, &emu, &user_id).await;
+    }
+    if name == "warp-app" {
+        // The link goes to the user's inbox; the answer never carries its one-time secret.
+        let before = emu.inbox().len();
+        let answer = probe
+            .send(reqwest::Method::POST, "/me/magic-link", Some(&token), None)
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::ACCEPTED,
+            "{}: {:?}",
+            probe.label,
+            answer.body
+        );
+        assert!(answer.body.get("secret").is_none() && answer.body.get("url").is_none());
+        assert_eq!(
+            emu.inbox().len(),
+            before + 1,
+            "{}: the link was sent",
+            probe.label
+        );
     }
     drop(app);
     emu.shutdown().await;
@@ -434,7 +455,7 @@ async fn check_contract(name: &'static str, strategy: &'static str) {
 }
 
 /// The management routes of the axum example.
-async fn check_axum_admin(probe: &Probe, token: &str) {
+async fn check_axum_admin(probe: &Probe, token: &str, emu: &Emulator, user_id: &str) {
     use reqwest::Method;
     let label = &probe.label;
     let answer = probe.get("/admin/users/nobody", None).await;
@@ -443,6 +464,44 @@ async fn check_axum_admin(probe: &Probe, token: &str) {
         StatusCode::UNAUTHORIZED,
         Some("Bearer"),
         "/admin without a token",
+    );
+    // Signed in but not an administrator: refused, and nothing is created.
+    for (method, path, body) in [
+        (Method::GET, format!("/admin/users/{user_id}"), None),
+        (
+            Method::POST,
+            "/admin/magic-links".to_owned(),
+            Some(json!({ "email": "victim@example.com" })),
+        ),
+        (Method::DELETE, format!("/admin/users/{user_id}"), None),
+    ] {
+        let answer = probe.send(method, &path, Some(token), body).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::FORBIDDEN,
+            "{label}: {path} as a non-admin"
+        );
+        assert!(
+            answer.body.get("url").is_none(),
+            "{label}: no magic link leaks"
+        );
+    }
+    // Make the signed-in user an administrator, through the management API.
+    let made_admin = reqwest::Client::new()
+        .patch(format!(
+            "{}/v1/apps/{}/users/{user_id}",
+            emu.origin(),
+            emu.app_id()
+        ))
+        .bearer_auth(emu.api_key())
+        .json(&json!({ "user_metadata": { "role": "admin" } }))
+        .send()
+        .await
+        .expect("update metadata");
+    assert!(
+        made_admin.status().is_success(),
+        "{label}: {}",
+        made_admin.status()
     );
 
     let answer = probe

@@ -6,8 +6,9 @@
 //! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p passage-examples --bin axum-app
 //! ```
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -20,14 +21,36 @@ use passage_examples::{management_failure, user_id_body};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+/// An administrator: a signed-in user whose Passage `user_metadata` has `"role": "admin"`.
+/// Every `/admin` handler takes one, so a signed-in user who is not an administrator gets 403.
+struct Admin;
+
+impl FromRequestParts<Passage> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, passage: &Passage) -> Result<Self, Response> {
+        let user = PassageUser::from_request_parts(parts, passage)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let profile = user.fetch().await.map_err(|error| failure(&error))?;
+        let role = profile.user_metadata.as_ref().and_then(|m| m.get("role"));
+        if role.and_then(|r| r.as_str()) == Some("admin") {
+            Ok(Admin)
+        } else {
+            let body = json!({ "code": "forbidden", "error": "administrators only" });
+            Err((StatusCode::FORBIDDEN, Json(body)).into_response())
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     passage_examples::init_tracing();
     let passage = passage_examples::passage_or_exit();
     let addr = passage_examples::listen_addr_or_exit();
 
-    // Every admin route requires a signed-in user. (A real app would also check that this user
-    // is an administrator, e.g. from their user metadata.)
+    // Every admin route requires a signed-in user (the layer answers 401 before routing) who is
+    // an administrator (each handler's `Admin` extractor answers 403 otherwise).
     let admin = Router::new()
         .route("/users", post(create_user))
         .route(
@@ -97,14 +120,18 @@ struct NewUser {
     email: String,
 }
 
-async fn create_user(State(passage): State<Passage>, Json(new): Json<NewUser>) -> Response {
+async fn create_user(
+    _: Admin,
+    State(passage): State<Passage>,
+    Json(new): Json<NewUser>,
+) -> Response {
     match passage.user().create(CreateUser::email(new.email)).await {
         Ok(user) => (StatusCode::CREATED, Json(user)).into_response(),
         Err(error) => failure(&error),
     }
 }
 
-async fn get_user(State(passage): State<Passage>, Path(id): Path<String>) -> Response {
+async fn get_user(_: Admin, State(passage): State<Passage>, Path(id): Path<String>) -> Response {
     respond(passage.user().get(&id).await)
 }
 
@@ -115,6 +142,7 @@ struct Changes {
 }
 
 async fn update_user(
+    _: Admin,
     State(passage): State<Passage>,
     Path(id): Path<String>,
     Json(changes): Json<Changes>,
@@ -129,22 +157,34 @@ async fn update_user(
     respond(passage.user().update(&id, update).await)
 }
 
-async fn delete_user(State(passage): State<Passage>, Path(id): Path<String>) -> Response {
+async fn delete_user(_: Admin, State(passage): State<Passage>, Path(id): Path<String>) -> Response {
     match passage.user().delete(&id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(error) => failure(&error),
     }
 }
 
-async fn activate_user(State(passage): State<Passage>, Path(id): Path<String>) -> Response {
+async fn activate_user(
+    _: Admin,
+    State(passage): State<Passage>,
+    Path(id): Path<String>,
+) -> Response {
     respond(passage.user().activate(&id).await)
 }
 
-async fn deactivate_user(State(passage): State<Passage>, Path(id): Path<String>) -> Response {
+async fn deactivate_user(
+    _: Admin,
+    State(passage): State<Passage>,
+    Path(id): Path<String>,
+) -> Response {
     respond(passage.user().deactivate(&id).await)
 }
 
-async fn list_devices(State(passage): State<Passage>, Path(id): Path<String>) -> Response {
+async fn list_devices(
+    _: Admin,
+    State(passage): State<Passage>,
+    Path(id): Path<String>,
+) -> Response {
     respond(
         passage
             .user()
@@ -155,6 +195,7 @@ async fn list_devices(State(passage): State<Passage>, Path(id): Path<String>) ->
 }
 
 async fn revoke_device(
+    _: Admin,
     State(passage): State<Passage>,
     Path((id, device_id)): Path<(String, String)>,
 ) -> Response {
@@ -164,7 +205,11 @@ async fn revoke_device(
     }
 }
 
-async fn revoke_sessions(State(passage): State<Passage>, Path(id): Path<String>) -> Response {
+async fn revoke_sessions(
+    _: Admin,
+    State(passage): State<Passage>,
+    Path(id): Path<String>,
+) -> Response {
     match passage.user().revoke_refresh_tokens(&id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(error) => failure(&error),
@@ -178,7 +223,11 @@ struct LinkFor {
     send: bool,
 }
 
-async fn create_magic_link(State(passage): State<Passage>, Json(link): Json<LinkFor>) -> Response {
+async fn create_magic_link(
+    _: Admin,
+    State(passage): State<Passage>,
+    Json(link): Json<LinkFor>,
+) -> Response {
     let mut request = MagicLinkRequest::email(link.email);
     if link.send {
         request = request.send(MagicLinkChannel::Email);

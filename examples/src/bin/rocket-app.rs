@@ -5,7 +5,7 @@
 //! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p passage-examples --bin rocket-app
 //! ```
 
-use passage_core::management::ManagementError;
+use passage_core::management::{ManagementError, User};
 use passage_examples::{management_failure, user_id_body};
 use passage_rocket::{MaybePassageUser, PassageFairing, PassageUser};
 use rocket::http::Status;
@@ -28,13 +28,11 @@ fn optional(user: MaybePassageUser) -> Json<Value> {
 }
 
 #[get("/me")]
-async fn me(user: PassageUser) -> Result<Json<Value>, (Status, Json<Value>)> {
-    match user.fetch().await {
-        Ok(user) => Ok(Json(
-            rocket::serde::json::to_value(user).unwrap_or_default(),
-        )),
-        Err(error) => Err(failure(&error)),
-    }
+async fn me(user: PassageUser) -> Result<Json<User>, (Status, Json<Value>)> {
+    user.fetch()
+        .await
+        .map(Json)
+        .map_err(|error| failure(&error))
 }
 
 #[post("/me/sign-out-everywhere")]

@@ -7,7 +7,7 @@
 
 use std::convert::Infallible;
 
-use passage_core::management::{MagicLinkRequest, ManagementError};
+use passage_core::management::{MagicLinkChannel, MagicLinkRequest, ManagementError};
 use passage_examples::{management_failure, user_id_body};
 use passage_warp::{PassageUser, handle_rejection, optional_user, user};
 use warp::Filter;
@@ -58,9 +58,15 @@ async fn me(user: PassageUser) -> Result<Response, Infallible> {
 }
 
 async fn magic_link(user: PassageUser) -> Result<Response, Infallible> {
-    let request = MagicLinkRequest::user_id(user.user_id().as_str());
+    // Passage sends the link to the user's own email; the response never carries the one-time
+    // secret, so a stolen session cannot mint itself a fresh one.
+    let request = MagicLinkRequest::user_id(user.user_id().as_str()).send(MagicLinkChannel::Email);
     Ok(match user.passage().create_magic_link(request).await {
-        Ok(link) => with_status(json(&link), StatusCode::CREATED).into_response(),
+        Ok(link) => with_status(
+            json(&serde_json::json!({ "id": link.id, "sent_to": link.identifier })),
+            StatusCode::ACCEPTED,
+        )
+        .into_response(),
         Err(error) => failure(&error),
     })
 }

@@ -128,15 +128,26 @@ impl ManagementError {
         }
     }
 
-    /// Whether the user (or device, or app) does not exist.
+    /// Whether the user or device asked about does not exist (`user_not_found`,
+    /// `device_not_found`). Any other 404, such as `app_not_found` or a wrong API origin, is a
+    /// misconfiguration and answers `false`.
     ///
     /// ```
     /// use passage_core::management::{ErrorCode, ManagementError};
     /// let error = ManagementError::Api { status: 404, code: ErrorCode::UserNotFound, message: "User not found".into() };
     /// assert!(error.is_not_found());
+    /// let misrouted = ManagementError::Api { status: 404, code: ErrorCode::AppNotFound, message: "App not found".into() };
+    /// assert!(!misrouted.is_not_found());
     /// ```
     pub fn is_not_found(&self) -> bool {
-        self.status() == Some(404)
+        matches!(
+            self,
+            Self::Api {
+                status: 404,
+                code: ErrorCode::UserNotFound | ErrorCode::DeviceNotFound,
+                ..
+            }
+        )
     }
 
     pub(crate) fn user_not_found() -> Self {

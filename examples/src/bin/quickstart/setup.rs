@@ -73,6 +73,13 @@ fn from_env() -> Result<Setup, String> {
                 .to_owned(),
         );
     }
+    if config.auth_strategy() != passage_core::AuthStrategy::Cookie {
+        return Err(
+            "the quickstart's pages are guarded by the psg_auth_token cookie the login page sets: \
+             unset PASSAGE_AUTH_STRATEGY or set it to cookie"
+                .to_owned(),
+        );
+    }
     let login_url = std::env::var("PASSAGE_LOGIN_URL")
         .ok()
         .filter(|url| !url.trim().is_empty());
