@@ -46,6 +46,13 @@ impl TokenSource for RequestHeaders<'_, '_> {
 /// unavailable, 500 without a managed `Passage`; register [`catchers`](crate::catchers) so those
 /// answers carry their headers and JSON body.
 ///
+/// For optional authentication use [`MaybePassageUser`], not `Option<PassageUser>`: Rocket's
+/// `Option` guard turns every failure into `None`, so an invalid token would pass as anonymous.
+///
+/// Known limitation: Rocket drops header values that are not valid UTF-8 before any guard runs,
+/// so such a token is seen as absent (anonymous on optional routes, 401 on required ones), where
+/// the other adapters answer 401 `invalid_token`. It never grants access.
+///
 /// ```no_run
 /// use passage_rocket::PassageUser;
 ///
