@@ -480,6 +480,19 @@ impl ConfigBuilder {
             )?;
         }
         let jwks = &self.jwks;
+        // Bounded so that adding any of them to an `Instant` can never overflow.
+        let month = Duration::from_secs(30 * 24 * 3600);
+        for (name, value) in [
+            ("jwks.default_ttl", jwks.default_ttl),
+            ("jwks.max_ttl", jwks.max_ttl),
+            ("jwks.max_stale", jwks.max_stale),
+            ("jwks.refresh_cooldown", jwks.refresh_cooldown),
+            ("jwks.negative_ttl", jwks.negative_ttl),
+            ("jwks.max_backoff", jwks.max_backoff),
+            ("retry.max_backoff", self.retry.max_backoff),
+        ] {
+            check_range(name, value <= month, "at most 30 days")?;
+        }
         check_range(
             "jwks ttl bounds",
             jwks.min_ttl <= jwks.max_ttl && !jwks.max_ttl.is_zero(),
@@ -690,6 +703,11 @@ mod tests {
         );
         let jwks = JwksSettings {
             max_keys: 0,
+            ..JwksSettings::default()
+        };
+        assert!(Config::builder("a").jwks(jwks).build().is_err());
+        let jwks = JwksSettings {
+            max_stale: Duration::MAX,
             ..JwksSettings::default()
         };
         assert!(Config::builder("a").jwks(jwks).build().is_err());
