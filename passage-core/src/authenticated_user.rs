@@ -1,12 +1,15 @@
 //! [`AuthenticatedUser`]: the outcome of a successful authentication, shared by every adapter's
 //! user type.
 
+use std::sync::Arc;
+
 use crate::management::{ManagementError, User};
 use crate::passage::Passage;
 use crate::user_id::UserId;
+use crate::verifier::VerifiedToken;
 
-/// A request's verified user: the user ID from the token, and the [`Passage`] handle that
-/// verified it, for management calls. Adapters' `PassageUser` types dereference to it.
+/// A request's verified user: the user ID and claims from the token, and the [`Passage`] handle
+/// that verified it, for management calls. Adapters' `PassageUser` types dereference to it.
 ///
 /// ```no_run
 /// # async fn run(passage: passage_core::Passage, headers: http::HeaderMap) -> Result<(), Box<dyn std::error::Error>> {
@@ -18,13 +21,64 @@ use crate::user_id::UserId;
 /// ```
 #[derive(Debug, Clone)]
 pub struct AuthenticatedUser {
-    user_id: UserId,
+    token: Arc<VerifiedToken>,
     passage: Passage,
 }
 
 impl AuthenticatedUser {
-    pub(crate) fn new(user_id: UserId, passage: Passage) -> Self {
-        Self { user_id, passage }
+    pub(crate) fn new(token: Arc<VerifiedToken>, passage: Passage) -> Self {
+        Self { token, passage }
+    }
+
+    /// The token's `exp`: when the session ends, in seconds since the Unix epoch.
+    ///
+    /// ```no_run
+    /// fn session_ends(user: &passage_core::AuthenticatedUser) -> String {
+    ///     let ends = time::OffsetDateTime::from_unix_timestamp(user.exp()).ok();
+    ///     format!("session ends at {ends:?}")
+    /// }
+    /// ```
+    pub fn exp(&self) -> i64 {
+        self.token.exp
+    }
+
+    /// The token's `iat` (seconds since the Unix epoch), when it has one.
+    ///
+    /// ```no_run
+    /// fn issued(user: &passage_core::AuthenticatedUser) -> Option<i64> {
+    ///     user.iat()
+    /// }
+    /// ```
+    pub fn iat(&self) -> Option<i64> {
+        self.token.iat
+    }
+
+    /// Every claim of the verified token, as JSON.
+    ///
+    /// ```no_run
+    /// fn issuer(user: &passage_core::AuthenticatedUser) -> Option<&str> {
+    ///     user.claims_map().get("iss").and_then(|iss| iss.as_str())
+    /// }
+    /// ```
+    pub fn claims_map(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.token.claims
+    }
+
+    /// The claims decoded into an app's own type (fields the type does not name are ignored,
+    /// unless it says otherwise).
+    ///
+    /// ```no_run
+    /// #[derive(serde::Deserialize)]
+    /// struct Claims {
+    ///     sub: String,
+    ///     exp: i64,
+    /// }
+    /// fn claims(user: &passage_core::AuthenticatedUser) -> Result<Claims, serde_json::Error> {
+    ///     user.claims::<Claims>()
+    /// }
+    /// ```
+    pub fn claims<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(serde_json::Value::Object(self.token.claims.clone()))
     }
 
     /// The Passage user ID (the token's `sub`).
@@ -35,7 +89,7 @@ impl AuthenticatedUser {
     /// }
     /// ```
     pub fn user_id(&self) -> &UserId {
-        &self.user_id
+        &self.token.user_id
     }
 
     /// Takes the user ID out.
@@ -46,7 +100,7 @@ impl AuthenticatedUser {
     /// }
     /// ```
     pub fn into_user_id(self) -> UserId {
-        self.user_id
+        self.token.user_id.clone()
     }
 
     /// The handle that verified the token (for further management calls).
@@ -71,6 +125,6 @@ impl AuthenticatedUser {
     /// # }
     /// ```
     pub async fn fetch(&self) -> Result<User, ManagementError> {
-        self.passage.user().get(&self.user_id).await
+        self.passage.user().get(&self.token.user_id).await
     }
 }

@@ -4,9 +4,15 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
+
+use crate::clock::{Clock, SystemClock};
+
+/// The default of [`ConfigBuilder::max_token_lifetime`]: 30 days.
+pub const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// The default origin of Passage's auth service (JWKS, tokens).
 pub const DEFAULT_AUTH_ORIGIN: &str = "https://auth.passage.id";
@@ -127,6 +133,10 @@ pub enum ConfigError {
     /// An environment variable is not valid Unicode.
     #[error("the environment variable {0} is not valid UTF-8")]
     NotUnicode(&'static str),
+    /// A JWKS document given in code (see [`Passage::with_jwks`](crate::Passage::with_jwks)) has
+    /// no usable key or is not a key set.
+    #[error("the JWKS document is unusable: {0}")]
+    InvalidJwks(crate::error::KeysUnavailableReason),
     /// The HTTP client could not be built (TLS back-end initialisation failed).
     #[error("the HTTP client could not be built: {0}")]
     HttpClient(String),
@@ -223,8 +233,10 @@ pub struct Config {
     connect_timeout: Duration,
     request_timeout: Duration,
     token_cache_entries: usize,
+    max_token_lifetime: Duration,
     jwks: JwksSettings,
     retry: RetrySettings,
+    clock: Arc<dyn Clock>,
 }
 
 impl Config {
@@ -338,6 +350,17 @@ impl Config {
         self.token_cache_entries
     }
 
+    /// The longest a token may still be valid for: a token whose `exp` is further ahead is
+    /// refused.
+    pub fn max_token_lifetime(&self) -> Duration {
+        self.max_token_lifetime
+    }
+
+    /// The clock the verifier and the key cache read.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     /// The JWKS cache settings.
     pub fn jwks(&self) -> &JwksSettings {
         &self.jwks
@@ -362,8 +385,10 @@ pub struct ConfigBuilder {
     connect_timeout: Duration,
     request_timeout: Duration,
     token_cache_entries: usize,
+    max_token_lifetime: Duration,
     jwks: JwksSettings,
     retry: RetrySettings,
+    clock: Arc<dyn Clock>,
 }
 
 impl ConfigBuilder {
@@ -378,8 +403,10 @@ impl ConfigBuilder {
             connect_timeout: Duration::from_secs(3),
             request_timeout: Duration::from_secs(10),
             token_cache_entries: 10_000,
+            max_token_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
             jwks: JwksSettings::default(),
             retry: RetrySettings::default(),
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -434,6 +461,37 @@ impl ConfigBuilder {
     /// How many verified tokens to cache (default 10 000; 0 turns the cache off).
     pub fn token_cache_entries(mut self, entries: usize) -> Self {
         self.token_cache_entries = entries;
+        self
+    }
+
+    /// The longest lifetime a token may have left (default 30 days; 1 minute to 366 days).
+    /// Passage sets `exp = iat + session_timeout_length`, so a token valid for longer than any
+    /// session is forged or broken.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = passage_core::Config::builder("app")
+    ///     .max_token_lifetime(Duration::from_secs(7 * 24 * 3600))
+    ///     .build()?;
+    /// assert_eq!(config.max_token_lifetime().as_secs(), 604_800);
+    /// # Ok::<(), passage_core::ConfigError>(())
+    /// ```
+    pub fn max_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_token_lifetime = lifetime;
+        self
+    }
+
+    /// The clock to read (default: the system clock). Tests pass a
+    /// [`ManualClock`](crate::clock::ManualClock) to control expiry and cache time.
+    ///
+    /// ```
+    /// use passage_core::clock::ManualClock;
+    /// let clock = ManualClock::new();
+    /// let config = passage_core::Config::builder("app").clock(clock.clone()).build()?;
+    /// # Ok::<(), passage_core::ConfigError>(())
+    /// ```
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
 
@@ -519,6 +577,12 @@ impl ConfigBuilder {
             "initial_backoff <= max_backoff",
         )?;
         check_range(
+            "max_token_lifetime",
+            self.max_token_lifetime >= Duration::from_secs(60)
+                && self.max_token_lifetime <= Duration::from_secs(366 * 24 * 3600),
+            "between 1 minute and 366 days",
+        )?;
+        check_range(
             "retry backoff",
             self.retry.initial_backoff <= self.retry.max_backoff && self.retry.max_retries <= 10,
             "initial_backoff <= max_backoff and at most 10 retries",
@@ -533,8 +597,10 @@ impl ConfigBuilder {
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
             token_cache_entries: self.token_cache_entries,
+            max_token_lifetime: self.max_token_lifetime,
             jwks: self.jwks,
             retry: self.retry,
+            clock: self.clock,
         })
     }
 }

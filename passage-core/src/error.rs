@@ -45,6 +45,8 @@ pub enum InvalidTokenReason {
     NotYetValid,
     /// `iat` is in the future.
     IssuedInFuture,
+    /// `exp` is further ahead than the configured maximum token lifetime.
+    ExpiryTooFar,
     /// `exp` is missing.
     MissingExpiry,
     /// `iss` is not this app's issuer.
@@ -53,7 +55,7 @@ pub enum InvalidTokenReason {
     WrongAudience,
     /// `sub` is missing, empty or not a string.
     MissingSubject,
-    /// A time claim has the wrong JSON type, or the claims are not a JSON object.
+    /// A time claim is not a number within ±2^53, or the claims are not a JSON object.
     InvalidClaims,
 }
 
@@ -70,6 +72,7 @@ impl fmt::Display for InvalidTokenReason {
             Self::Expired => "token expired",
             Self::NotYetValid => "token not yet valid",
             Self::IssuedInFuture => "token issued in the future",
+            Self::ExpiryTooFar => "exp too far in the future",
             Self::MissingExpiry => "exp missing in jwt claims",
             Self::WrongIssuer => "wrong issuer",
             Self::WrongAudience => "wrong audience",
@@ -97,6 +100,8 @@ pub enum KeysUnavailableReason {
     TooManyKeys,
     /// The set has no key this verifier may use.
     NoUsableKeys,
+    /// No Tokio runtime is running on this thread, so the JWKS cannot be fetched.
+    NoRuntime,
     /// Earlier fetches failed and the next attempt is not due yet (backoff or fetch ceiling).
     Backoff {
         /// How long until the next attempt may be made.
@@ -114,6 +119,7 @@ impl fmt::Display for KeysUnavailableReason {
             Self::InvalidJwks => f.write_str("JWKS response is not a valid key set"),
             Self::TooManyKeys => f.write_str("JWKS lists too many keys"),
             Self::NoUsableKeys => f.write_str("JWKS has no usable RS256 key"),
+            Self::NoRuntime => f.write_str("no Tokio runtime to fetch the JWKS on"),
             Self::Backoff { retry_after } => {
                 write!(
                     f,

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 mod authenticated_user;
+pub mod clock;
 mod config;
 mod error;
 mod jwks;
@@ -30,7 +31,7 @@ mod verifier;
 pub use authenticated_user::AuthenticatedUser;
 pub use config::{
     AUTH_COOKIE_NAME, AuthStrategy, Config, ConfigBuilder, ConfigError, DEFAULT_API_ORIGIN,
-    DEFAULT_AUTH_ORIGIN, JwksSettings, RetrySettings, Secret,
+    DEFAULT_AUTH_ORIGIN, DEFAULT_MAX_TOKEN_LIFETIME, JwksSettings, RetrySettings, Secret,
 };
 pub use error::{AuthError, ErrorResponse, InvalidTokenReason, KeysUnavailableReason};
 pub use passage::Passage;

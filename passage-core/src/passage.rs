@@ -7,7 +7,7 @@ use crate::config::{Config, ConfigError};
 use crate::error::AuthError;
 use crate::token_source::{TokenSource, extract_token};
 use crate::user_id::UserId;
-use crate::verifier::Verifier;
+use crate::verifier::{VerifiedToken, Verifier};
 
 /// The `User-Agent` of every request this SDK makes.
 pub(crate) const USER_AGENT: &str = concat!("passage-rs/", env!("CARGO_PKG_VERSION"));
@@ -53,20 +53,50 @@ impl Passage {
     /// # Ok::<(), passage_core::ConfigError>(())
     /// ```
     pub fn new(config: Config) -> Result<Self, ConfigError> {
-        let http = reqwest::Client::builder()
+        let http = Self::http_client(&config)?;
+        let verifier = Verifier::new(&config, http.clone());
+        Ok(Self::from_parts(config, http, verifier))
+    }
+
+    /// Builds a handle that verifies tokens against a JWKS document in hand instead of fetching
+    /// one: for offline and air-gapped deployments, and for tests without a server. The keys
+    /// never expire and are never refreshed; a token with any other `kid` is refused. The
+    /// management client still talks to the configured API origin.
+    ///
+    /// ```
+    /// # fn run(jwks_json: &[u8]) -> Result<(), passage_core::ConfigError> {
+    /// let config = passage_core::Config::builder("my-app-id").build()?;
+    /// let passage = passage_core::Passage::with_jwks(config, jwks_json)?;
+    /// # Ok(()) }
+    /// let config = passage_core::Config::builder("app").build()?;
+    /// assert!(passage_core::Passage::with_jwks(config, br#"{"keys":[]}"#).is_err());
+    /// # Ok::<(), passage_core::ConfigError>(())
+    /// ```
+    pub fn with_jwks(config: Config, document: &[u8]) -> Result<Self, ConfigError> {
+        let keys = crate::jwks::static_keys(document, config.jwks().max_keys)
+            .map_err(ConfigError::InvalidJwks)?;
+        let http = Self::http_client(&config)?;
+        let verifier = Verifier::with_jwks(&config, crate::jwks::Jwks::Static(keys));
+        Ok(Self::from_parts(config, http, verifier))
+    }
+
+    fn http_client(config: &Config) -> Result<reqwest::Client, ConfigError> {
+        reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(config.connect_timeout())
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
-        let verifier = Verifier::new(&config, http.clone());
-        Ok(Self {
+            .map_err(|e| ConfigError::HttpClient(e.to_string()))
+    }
+
+    fn from_parts(config: Config, http: reqwest::Client, verifier: Verifier) -> Self {
+        Self {
             inner: Arc::new(Inner {
                 config,
                 http,
                 verifier,
             }),
-        })
+        }
     }
 
     /// Builds a handle from the `PASSAGE_*` environment variables (see [`Config::from_env`]).
@@ -103,8 +133,7 @@ impl Passage {
         &self,
         request: &S,
     ) -> Result<UserId, AuthError> {
-        let token = extract_token(self.inner.config.auth_strategy(), request)?;
-        self.validate_jwt(token).await
+        Ok(self.authenticate(request).await?.into_user_id())
     }
 
     /// Like [`Passage::authenticate_request`], returning the user with this handle attached (what
@@ -121,8 +150,9 @@ impl Passage {
         &self,
         request: &S,
     ) -> Result<AuthenticatedUser, AuthError> {
-        let user_id = self.authenticate_request(request).await?;
-        Ok(AuthenticatedUser::new(user_id, self.clone()))
+        let token = extract_token(self.inner.config.auth_strategy(), request)?;
+        let verified = self.verify(token).await?;
+        Ok(AuthenticatedUser::new(verified, self.clone()))
     }
 
     /// Optional authentication: `Ok(None)` when the request carries no token, the user when it
@@ -158,6 +188,10 @@ impl Passage {
     /// # }
     /// ```
     pub async fn validate_jwt(&self, token: &str) -> Result<UserId, AuthError> {
+        Ok(self.verify(token).await?.user_id.clone())
+    }
+
+    async fn verify(&self, token: &str) -> Result<Arc<VerifiedToken>, AuthError> {
         let result = self.inner.verifier.verify(token).await;
         if let Err(error) = &result {
             tracing::debug!(%error, "token refused");

@@ -32,6 +32,18 @@ pub(crate) async fn read_limited(
     Ok(body)
 }
 
+/// An error and its causes, `: `-separated (reqwest's `Display` leaves the cause out).
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Exponential backoff for the `attempt`-th retry (from 1), capped, with jitter in [50 %, 100 %].
 pub(crate) fn backoff(initial: Duration, max: Duration, attempt: u32) -> Duration {
     let exp = attempt.saturating_sub(1).min(20);
@@ -40,7 +52,7 @@ pub(crate) fn backoff(initial: Duration, max: Duration, attempt: u32) -> Duratio
 }
 
 /// A uniformly distributed number in [0, 1), for jitter.
-fn random_unit() -> f64 {
+pub(crate) fn random_unit() -> f64 {
     let mut bytes = [0u8; 8];
     // On the (never observed) failure of the system RNG, fall back to no jitter.
     if aws_lc_rs::rand::fill(&mut bytes).is_err() {

@@ -8,22 +8,36 @@
 //! non-empty string. Signatures are checked with the key parsed once when the JWKS was loaded.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
+use base64::engine::general_purpose;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{AuthError, InvalidTokenReason};
-use crate::jwks::{Jwks, MAX_KID_BYTES, VerifyingKey, decode_segment};
+use crate::jwks::{Jwks, MAX_KID_BYTES, VerifyingKey};
 use crate::token_source::{MAX_TOKEN_BYTES, check_token_shape};
 use crate::user_id::UserId;
+
+/// The largest time claim accepted: 2^53, the largest integer every JSON implementation
+/// carries exactly.
+const MAX_TIME_CLAIM: i64 = 1 << 53;
+
+/// What a successful verification found: the subject, the time claims and all claims.
+#[derive(Debug)]
+pub(crate) struct VerifiedToken {
+    pub(crate) user_id: UserId,
+    pub(crate) exp: i64,
+    pub(crate) iat: Option<i64>,
+    pub(crate) claims: serde_json::Map<String, serde_json::Value>,
+}
 
 /// A verified token remembered until its `exp`, tied to the key that verified it.
 #[derive(Clone)]
 struct CachedToken {
-    user_id: UserId,
-    exp: i64,
+    token: Arc<VerifiedToken>,
     key: Arc<VerifyingKey>,
 }
 
@@ -33,6 +47,8 @@ pub(crate) struct Verifier {
     issuer: String,
     app_id: String,
     leeway: i64,
+    max_lifetime: i64,
+    clock: Arc<dyn Clock>,
 }
 
 #[derive(Deserialize)]
@@ -50,21 +66,35 @@ fn invalid(reason: InvalidTokenReason) -> AuthError {
     AuthError::InvalidToken(reason)
 }
 
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+/// Token segments are strict base64url: no padding, canonical trailing bits.
+fn decode_segment(segment: &str) -> Option<Vec<u8>> {
+    general_purpose::URL_SAFE_NO_PAD.decode(segment).ok()
 }
 
 impl Verifier {
+    /// A verifier whose keys come from the app's JWKS URL.
     pub(crate) fn new(config: &Config, http: reqwest::Client) -> Self {
+        let jwks = Jwks::remote(
+            config.jwks_url(),
+            http,
+            config.jwks().clone(),
+            Arc::clone(config.clock()),
+        );
+        Self::with_jwks(config, jwks)
+    }
+
+    /// A verifier with the given key source.
+    pub(crate) fn with_jwks(config: &Config, jwks: Jwks) -> Self {
         let entries = config.token_cache_entries();
+        let seconds = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         Self {
-            jwks: Jwks::new(config.jwks_url(), http, config.jwks().clone()),
+            jwks,
             cache: (entries > 0).then(|| quick_cache::sync::Cache::new(entries)),
             issuer: config.issuer(),
             app_id: config.app_id().to_owned(),
-            leeway: i64::try_from(config.leeway().as_secs()).unwrap_or(i64::MAX),
+            leeway: seconds(config.leeway()),
+            max_lifetime: seconds(config.max_token_lifetime()),
+            clock: Arc::clone(config.clock()),
         }
     }
 
@@ -72,34 +102,35 @@ impl Verifier {
         &self.jwks
     }
 
-    /// Verifies `token` and returns its subject (the Passage user ID).
-    pub(crate) async fn verify(&self, token: &str) -> Result<UserId, AuthError> {
+    /// Verifies `token` and returns what it carries.
+    pub(crate) async fn verify(&self, token: &str) -> Result<Arc<VerifiedToken>, AuthError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(invalid(InvalidTokenReason::TooLarge));
         }
-        if let Some(user_id) = self.cached(token) {
-            return Ok(user_id);
+        if let Some(verified) = self.cached(token) {
+            return Ok(verified);
         }
-        let (user_id, exp, key) = self.verify_uncached(token).await?;
+        let (verified, key) = self.verify_uncached(token).await?;
         if let Some(cache) = &self.cache {
             cache.insert(
                 token.into(),
                 CachedToken {
-                    user_id: user_id.clone(),
-                    exp,
+                    token: Arc::clone(&verified),
                     key,
                 },
             );
         }
-        Ok(user_id)
+        Ok(verified)
     }
 
     /// A cache hit: the exact same token, not expired, its key still in the JWKS.
-    fn cached(&self, token: &str) -> Option<UserId> {
+    fn cached(&self, token: &str) -> Option<Arc<VerifiedToken>> {
         let cache = self.cache.as_ref()?;
         let hit = cache.get(token)?;
-        if now_unix() < hit.exp.saturating_add(self.leeway) && self.jwks.is_current(&hit.key) {
-            Some(hit.user_id)
+        if self.clock.unix_now() < hit.token.exp.saturating_add(self.leeway)
+            && self.jwks.is_current(&hit.key)
+        {
+            Some(hit.token)
         } else {
             cache.remove(token);
             None
@@ -109,7 +140,7 @@ impl Verifier {
     async fn verify_uncached(
         &self,
         token: &str,
-    ) -> Result<(UserId, i64, Arc<VerifyingKey>), AuthError> {
+    ) -> Result<(Arc<VerifiedToken>, Arc<VerifyingKey>), AuthError> {
         check_token_shape(token)?;
         let malformed = || invalid(InvalidTokenReason::Malformed);
         let (signing_input, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
@@ -148,27 +179,30 @@ impl Verifier {
         let claims: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&payload)
                 .map_err(|_| invalid(InvalidTokenReason::InvalidClaims))?;
-        let (user_id, exp) = self.check_claims(&claims, now_unix())?;
-        Ok((user_id, exp, key))
+        let verified = self.check_claims(claims, self.clock.unix_now())?;
+        Ok((Arc::new(verified), key))
     }
 
     fn check_claims(
         &self,
-        claims: &serde_json::Map<String, serde_json::Value>,
+        claims: serde_json::Map<String, serde_json::Value>,
         now: i64,
-    ) -> Result<(UserId, i64), AuthError> {
-        let exp = numeric_date(claims, "exp")?.ok_or(invalid(InvalidTokenReason::MissingExpiry))?;
+    ) -> Result<VerifiedToken, AuthError> {
+        let exp =
+            numeric_date(&claims, "exp")?.ok_or(invalid(InvalidTokenReason::MissingExpiry))?;
         if now >= exp.saturating_add(self.leeway) {
             return Err(invalid(InvalidTokenReason::Expired));
         }
-        if let Some(nbf) = numeric_date(claims, "nbf")?
+        if exp.saturating_sub(now) > self.max_lifetime {
+            return Err(invalid(InvalidTokenReason::ExpiryTooFar));
+        }
+        if let Some(nbf) = numeric_date(&claims, "nbf")?
             && now.saturating_add(self.leeway) < nbf
         {
             return Err(invalid(InvalidTokenReason::NotYetValid));
         }
-        if let Some(iat) = numeric_date(claims, "iat")?
-            && iat > now.saturating_add(self.leeway)
-        {
+        let iat = numeric_date(&claims, "iat")?;
+        if iat.is_some_and(|iat| iat > now.saturating_add(self.leeway)) {
             return Err(invalid(InvalidTokenReason::IssuedInFuture));
         }
         if claims.get("iss").and_then(serde_json::Value::as_str) != Some(self.issuer.as_str()) {
@@ -184,17 +218,22 @@ impl Verifier {
         if !audience_ok {
             return Err(invalid(InvalidTokenReason::WrongAudience));
         }
-        match claims.get("sub") {
-            Some(serde_json::Value::String(sub)) if !sub.is_empty() => {
-                Ok((UserId::from(sub.as_str()), exp))
-            }
-            _ => Err(invalid(InvalidTokenReason::MissingSubject)),
-        }
+        let user_id = match claims.get("sub") {
+            Some(serde_json::Value::String(sub)) if !sub.is_empty() => UserId::from(sub.as_str()),
+            _ => return Err(invalid(InvalidTokenReason::MissingSubject)),
+        };
+        Ok(VerifiedToken {
+            user_id,
+            exp,
+            iat,
+            claims,
+        })
     }
 }
 
-/// A NumericDate claim: absent is `None`; present it must be a JSON number (a string `exp` is
-/// refused, unlike in jsonwebtoken before 12, CVE-2026-25537).
+/// A NumericDate claim: absent is `None`; present it must be a JSON integer from 0 to 2^53
+/// (a string `exp` is refused, unlike in jsonwebtoken before 12, CVE-2026-25537; so are
+/// fractions, negative times and magnitudes no JSON implementation carries exactly).
 fn numeric_date(
     claims: &serde_json::Map<String, serde_json::Value>,
     name: &str,
@@ -203,13 +242,58 @@ fn numeric_date(
         None => Ok(None),
         Some(serde_json::Value::Number(n)) => n
             .as_i64()
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.is_finite())
-                    .map(|f| f.floor() as i64)
-            })
+            .filter(|seconds| (0..=MAX_TIME_CLAIM).contains(seconds))
             .map(Some)
             .ok_or(invalid(InvalidTokenReason::InvalidClaims)),
         Some(_) => Err(invalid(InvalidTokenReason::InvalidClaims)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(value: serde_json::Value) -> Result<Option<i64>, AuthError> {
+        let mut claims = serde_json::Map::new();
+        claims.insert("exp".into(), value);
+        numeric_date(&claims, "exp")
+    }
+
+    #[test]
+    fn time_claims_are_bounded_numbers() {
+        assert_eq!(
+            date(serde_json::json!(1_700_000_000)),
+            Ok(Some(1_700_000_000))
+        );
+        assert_eq!(
+            date(serde_json::json!(MAX_TIME_CLAIM)),
+            Ok(Some(MAX_TIME_CLAIM))
+        );
+        for bad in [
+            serde_json::json!(1e300),
+            serde_json::json!(-1e300),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(i64::MIN),
+            serde_json::json!(MAX_TIME_CLAIM + 1),
+            serde_json::json!(2f64.powi(70)),
+            serde_json::json!(1_700_000_000.5),
+            serde_json::json!(1_700_000_000.0),
+            serde_json::json!(-1),
+            serde_json::json!("1700000000"),
+            serde_json::json!(null),
+        ] {
+            assert!(date(bad.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn token_segments_are_strict() {
+        assert_eq!(decode_segment("YQ").unwrap(), b"a");
+        assert!(decode_segment("YQ==").is_none());
+        assert!(
+            decode_segment("YR").is_none(),
+            "non-canonical trailing bits"
+        );
+        assert!(decode_segment("Y+").is_none());
     }
 }

@@ -5,10 +5,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use passage_core::clock::{Clock, ManualClock};
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
@@ -38,6 +40,15 @@ pub enum JwksMode {
 struct Shared {
     mode: Mutex<JwksMode>,
     hits: AtomicU64,
+    answered: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+    /// Answers wait until this clock has moved on by the duration since they arrived.
+    delay: Mutex<Option<(ManualClock, Duration)>>,
+    /// When set, answers carry this `ETag`, and a request sending it gets 304.
+    etag: Mutex<Option<String>>,
+    /// The `If-None-Match` of every request, in order.
+    if_none_match: Mutex<Vec<Option<String>>>,
 }
 
 /// The running server; it stops when dropped.
@@ -56,6 +67,12 @@ impl JwksServer {
                 cache_control: None,
             }),
             hits: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
+            delay: Mutex::new(None),
+            etag: Mutex::new(None),
+            if_none_match: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .route("/v1/apps/{app}/.well-known/jwks.json", get(serve))
@@ -90,6 +107,46 @@ impl JwksServer {
     pub fn hits(&self) -> u64 {
         self.shared.hits.load(Ordering::SeqCst)
     }
+
+    /// How many requests were answered (their response handed to the connection).
+    pub fn answered(&self) -> u64 {
+        self.shared.answered.load(Ordering::SeqCst)
+    }
+
+    /// The most requests that were ever being answered at once.
+    pub fn max_in_flight(&self) -> u64 {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Holds each answer until `clock` is `by` past the request's arrival (simulated latency;
+    /// `None` answers at once).
+    pub fn delay(&self, delay: Option<(ManualClock, Duration)>) {
+        *self.shared.delay.lock().unwrap() = delay;
+    }
+
+    /// Sends `ETag: etag` and answers 304 to a request whose `If-None-Match` matches it.
+    pub fn etag(&self, etag: Option<&str>) {
+        *self.shared.etag.lock().unwrap() = etag.map(str::to_owned);
+    }
+
+    /// The `If-None-Match` header of every request so far.
+    pub fn if_none_match(&self) -> Vec<Option<String>> {
+        self.shared.if_none_match.lock().unwrap().clone()
+    }
+
+    /// Waits (in real time, polling) until `answered() >= n`; panics after 10 s.
+    pub async fn wait_answered(&self, n: u64) {
+        for _ in 0..2000 {
+            if self.answered() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!(
+            "the JWKS server answered {} of {n} requests",
+            self.answered()
+        );
+    }
 }
 
 impl Drop for JwksServer {
@@ -98,19 +155,51 @@ impl Drop for JwksServer {
     }
 }
 
-async fn serve(State(shared): State<Arc<Shared>>) -> Response {
+async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     shared.hits.fetch_add(1, Ordering::SeqCst);
+    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let sent = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    shared.if_none_match.lock().unwrap().push(sent.clone());
+    let delay = shared.delay.lock().unwrap().clone();
+    if let Some((clock, by)) = delay {
+        let due = clock.now() + by;
+        while clock.now() < due {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    let response = answer(&shared, sent).await;
+    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    shared.answered.fetch_add(1, Ordering::SeqCst);
+    response
+}
+
+async fn answer(shared: &Shared, if_none_match: Option<String>) -> Response {
     let mode = shared.mode.lock().unwrap().clone();
+    let etag = shared.etag.lock().unwrap().clone();
     match mode {
         JwksMode::Serve {
             keys,
             cache_control,
         } => {
-            let mut response = axum::Json(keys).into_response();
+            let not_modified = etag.is_some() && etag == if_none_match;
+            let mut response = if not_modified {
+                StatusCode::NOT_MODIFIED.into_response()
+            } else {
+                axum::Json(keys).into_response()
+            };
             if let Some(cc) = cache_control {
                 response
                     .headers_mut()
                     .insert(header::CACHE_CONTROL, cc.parse().unwrap());
+            }
+            if let Some(etag) = etag {
+                response
+                    .headers_mut()
+                    .insert(header::ETAG, etag.parse().unwrap());
             }
             response
         }

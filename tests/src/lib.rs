@@ -42,6 +42,21 @@ pub fn passage_for(origin: &str, jwks: JwksSettings) -> Passage {
     Passage::new(config).unwrap()
 }
 
+/// Like [`passage_for`], reading time from `clock`.
+pub fn passage_with_clock(
+    origin: &str,
+    jwks: JwksSettings,
+    clock: &passage_core::clock::ManualClock,
+) -> Passage {
+    let config = Config::builder(APP_ID)
+        .origin(origin)
+        .jwks(jwks)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    Passage::new(config).unwrap()
+}
+
 /// The issuer the verifier expects for [`APP_ID`] at `origin`.
 pub fn issuer(origin: &str) -> String {
     format!("{origin}/v1/apps/{APP_ID}")

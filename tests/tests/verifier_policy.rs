@@ -256,6 +256,34 @@ async fn time_claims_are_enforced() {
 }
 
 #[tokio::test]
+async fn time_claims_are_bounded() {
+    let f = fixture().await;
+    let now = now();
+    let hundred_years = now + 100 * 365 * 24 * 3600;
+    for (claim, bad, reason) in [
+        ("exp", json!(1e300), R::InvalidClaims),
+        ("exp", json!(2f64.powi(70)), R::InvalidClaims),
+        ("exp", json!(u64::MAX), R::InvalidClaims),
+        ("exp", json!((now + 3600) as f64 + 0.5), R::InvalidClaims),
+        ("exp", json!(hundred_years), R::ExpiryTooFar),
+        ("exp", json!(now + 31 * 24 * 3600), R::ExpiryTooFar),
+        ("iat", json!(-1e300), R::InvalidClaims),
+        ("iat", json!(-1), R::InvalidClaims),
+        ("nbf", json!(1e300), R::InvalidClaims),
+    ] {
+        let token = f.with(|c| {
+            c.insert(claim.into(), bad.clone());
+        });
+        assert_eq!(f.reason(&token).await, reason, "{claim} {bad}");
+    }
+    // 29 days ahead is within the default 30-day limit.
+    let long = f.with(|c| {
+        c.insert("exp".into(), json!(now + 29 * 24 * 3600));
+    });
+    assert!(f.passage.validate_jwt(&long).await.is_ok());
+}
+
+#[tokio::test]
 async fn leeway_is_applied_when_configured() {
     let key = TestKey::generate("key-1");
     let server = JwksServer::start(json!({"keys": [key.jwk()]})).await;
@@ -498,4 +526,39 @@ fn hex_to_bytes(hex: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
         .collect()
+}
+
+#[tokio::test]
+async fn the_verified_claims_are_reachable() {
+    #[derive(serde::Deserialize)]
+    struct AppClaims {
+        sub: String,
+        exp: i64,
+        role: String,
+    }
+    let f = fixture().await;
+    let now = now();
+    let token = f.with(|c| {
+        c.insert("iat".into(), json!(now - 5));
+        c.insert("exp".into(), json!(now + 3600));
+        c.insert("role".into(), json!("admin"));
+    });
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::COOKIE,
+        format!("psg_auth_token={token}").parse().unwrap(),
+    );
+    // Twice: the second answer comes from the token cache and carries the same claims.
+    for _ in 0..2 {
+        let user = f.passage.authenticate(&headers).await.unwrap();
+        assert_eq!(user.user_id(), "user-123");
+        assert_eq!(user.exp(), now + 3600);
+        assert_eq!(user.iat(), Some(now - 5));
+        assert_eq!(user.claims_map()["role"], "admin");
+        let typed: AppClaims = user.claims().unwrap();
+        assert_eq!(
+            (typed.sub.as_str(), typed.exp, typed.role.as_str()),
+            ("user-123", now + 3600, "admin")
+        );
+    }
 }
