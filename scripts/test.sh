@@ -15,5 +15,9 @@ fi
 scripts/install-browser.sh
 # Libraries, binaries, integration tests, benches (run once each as tests), then the compiled
 # examples in the documentation.
-cargo test --workspace --all-targets "$@"
-cargo test --workspace --doc "$@"
+# Both always run (and every test binary within each), so one failure never hides the rest of the
+# report; the script fails if either did.
+status=0
+cargo test --workspace --all-targets --no-fail-fast "$@" || status=$?
+cargo test --workspace --doc --no-fail-fast "$@" || status=$?
+exit "$status"
