@@ -539,3 +539,138 @@ pub(crate) fn static_keys(document: &[u8], max_keys: usize) -> Result<Keys, Keys
     }
     Ok(keys)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use aws_lc_rs::rsa::{KeyPair, KeySize};
+    use aws_lc_rs::signature::KeyPair as _;
+    use base64::Engine as _;
+    use futures::FutureExt as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    fn jwk(kid: &str) -> serde_json::Value {
+        let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let public = pair.public_key();
+        serde_json::json!({
+            "kty": "RSA", "kid": kid,
+            "n": b64(public.modulus().big_endian_without_leading_zero()),
+            "e": b64(public.exponent().big_endian_without_leading_zero()),
+        })
+    }
+
+    /// A minimal JWKS server: each request waits for one permit of `gate`, then gets `body`.
+    async fn server(body: String, gate: Arc<tokio::sync::Semaphore>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let (body, gate) = (body.clone(), Arc::clone(&gate));
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = socket.read(&mut buf).await;
+                    gate.acquire().await.unwrap().forget();
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(response.as_bytes()).await;
+                });
+            }
+        });
+        url
+    }
+
+    fn remote(url: String, clock: &ManualClock) -> Arc<Remote> {
+        let settings = JwksSettings {
+            default_ttl: Duration::from_secs(60),
+            ..JwksSettings::default()
+        };
+        match Jwks::remote(
+            url,
+            reqwest::Client::new(),
+            settings,
+            Arc::new(clock.clone()),
+        ) {
+            Jwks::Remote(remote) => remote,
+            Jwks::Static(_) => unreachable!(),
+        }
+    }
+
+    async fn until(mut condition: impl FnMut() -> bool) {
+        for _ in 0..1000 {
+            if condition() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("condition not reached");
+    }
+
+    #[tokio::test]
+    async fn a_fetch_outlives_its_cancelled_waiter_and_records_its_outcome() {
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let body = serde_json::json!({"keys": [jwk("a")]}).to_string();
+        let clock = ManualClock::new();
+        let remote = remote(server(body, Arc::clone(&gate)).await, &clock);
+        assert!(
+            remote.key("a").now_or_never().is_none(),
+            "waits for the fetch"
+        );
+        // The waiter above is gone; the fetch answers afterwards and is recorded anyway.
+        gate.add_permits(1);
+        until(|| remote.current.load().is_some()).await;
+        assert!(remote.key("a").now_or_never().unwrap().is_ok());
+        assert!(remote.lock().inflight.is_none());
+        assert_eq!(remote.fetches.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_due_refresh_runs_in_the_background_while_the_set_serves() {
+        let gate = Arc::new(tokio::sync::Semaphore::new(1));
+        let body = serde_json::json!({"keys": [jwk("a")]}).to_string();
+        let clock = ManualClock::new();
+        let remote = remote(server(body, Arc::clone(&gate)).await, &clock);
+        assert!(remote.key("a").await.is_ok());
+        let first = remote.current.load_full().unwrap();
+        clock.advance(Duration::from_secs(61));
+        // Past freshness, the answer comes at once; a refresh is under way, held by the gate.
+        assert!(remote.key("a").now_or_never().unwrap().is_ok());
+        assert!(remote.fetching.load(Ordering::Acquire));
+        assert!(remote.key("a").now_or_never().unwrap().is_ok());
+        assert_eq!(remote.fetches.load(Ordering::Relaxed), 2, "single-flight");
+        gate.add_permits(1);
+        until(|| !remote.fetching.load(Ordering::Acquire)).await;
+        let second = remote.current.load_full().unwrap();
+        assert!(second.fresh_until > first.fresh_until);
+        assert!(
+            Arc::ptr_eq(&first.keys["a"], &second.keys["a"]),
+            "an unchanged key keeps its Arc, so cached tokens stay valid"
+        );
+    }
+
+    #[tokio::test]
+    async fn only_a_fetch_started_after_a_kid_was_seen_makes_it_unknown() {
+        let gate = Arc::new(tokio::sync::Semaphore::new(10));
+        let body = serde_json::json!({"keys": [jwk("a")]}).to_string();
+        let clock = ManualClock::new();
+        let remote = remote(server(body, gate).await, &clock);
+        assert!(remote.key("a").await.is_ok());
+        // Within the cooldown: refused, but not remembered as unknown.
+        clock.advance(Duration::from_secs(1));
+        assert!(remote.key("b").await.is_err());
+        assert!(remote.unknown_kids.get("b").is_none());
+        assert!(remote.pending_kids.get("b").is_some());
+        assert!(
+            remote.lock().scheduled,
+            "a refresh waits for the cooldown's end"
+        );
+        // After it, a fetch runs for "b" and does not list it: now it is unknown.
+        clock.advance(Duration::from_secs(30));
+        assert!(remote.key("b").await.is_err());
+        assert!(remote.unknown_kids.get("b").is_some());
+        assert_eq!(remote.fetches.load(Ordering::Relaxed), 2);
+    }
+}
