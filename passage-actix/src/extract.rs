@@ -95,12 +95,19 @@ impl From<AuthenticatedUser> for PassageUser {
     }
 }
 
-/// Authenticates a request, reusing the user the middleware verified.
+/// Authenticates a request, reusing the user the middleware verified when the middleware used
+/// the same handle as the app data names (or the app data names none).
 async fn authenticate(request: HttpRequest) -> Result<PassageUser, PassageError> {
-    if let Some(user) = request.extensions().get::<PassageUser>() {
-        return Ok(user.clone());
+    let passage = passage_from_app_data(&request);
+    let verified = request.extensions().get::<PassageUser>().cloned();
+    if let Some(user) = verified
+        && passage
+            .as_ref()
+            .is_none_or(|passage| user.verified_by(passage))
+    {
+        return Ok(user);
     }
-    let Some(passage) = passage_from_app_data(&request) else {
+    let Some(passage) = passage else {
         return Err(PassageError::not_configured());
     };
     Ok(passage

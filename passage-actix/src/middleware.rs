@@ -15,7 +15,9 @@ use crate::passage_from_app_data;
 
 /// Guards a scope (or an app): requests without a valid token are answered 401 (or 503 when the
 /// keys are unavailable) before any handler runs; for the others the verified [`PassageUser`] is
-/// put in the request extensions, where the extractors find it instead of verifying again.
+/// put in the request extensions, where the extractors find it instead of verifying again when
+/// the app data names the same handle, or none (a user verified by another handle is verified
+/// again).
 ///
 /// ```no_run
 /// use actix_web::{App, web};

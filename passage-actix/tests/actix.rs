@@ -232,3 +232,29 @@ async fn fetch_reads_the_user_through_the_management_api() {
         format!("{} alice@example.com", fx.user_id)
     );
 }
+
+#[actix_web::test]
+async fn a_user_verified_by_another_handle_is_verified_again() {
+    let fx = Fixture::start().await;
+    // The middleware verifies with the fixture's handle; the app data names another one (that
+    // cannot reach any keys). The extractor must not take the middleware's user for its own.
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(unreachable_passage(AuthStrategy::Header)))
+            .service(
+                web::scope("/guarded")
+                    .wrap(PassageAuth::new(fx.passage(AuthStrategy::Header)))
+                    .route("/me", web::get().to(required))
+                    .route("/maybe", web::get().to(optional)),
+            ),
+    )
+    .await;
+    for path in ["/guarded/me", "/guarded/maybe"] {
+        let (status, _, _) = get!(
+            &app,
+            path,
+            Some(token_header(AuthStrategy::Header, &fx.token))
+        );
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+    }
+}

@@ -59,9 +59,11 @@ impl From<AuthenticatedUser> for PassageUser {
     }
 }
 
-/// Verifies the request's token, unless the layer already did.
+/// Verifies the request's token, unless a layer with the same handle already did.
 async fn authenticate(parts: &Parts, passage: Passage) -> Result<PassageUser, AuthError> {
-    if let Some(user) = parts.extensions.get::<PassageUser>() {
+    if let Some(user) = parts.extensions.get::<PassageUser>()
+        && user.verified_by(&passage)
+    {
         return Ok(user.clone());
     }
     Ok(passage.authenticate(parts).await?.into())

@@ -14,8 +14,9 @@ use crate::rejection::PassageRejection;
 
 /// Guards a router: requests without a valid token are answered 401 (or 503 when the keys are
 /// unavailable) before any handler runs; for the others the verified [`PassageUser`] is put in
-/// the request extensions, where the extractors find it instead of verifying again (handlers
-/// may also take it as `Extension<PassageUser>`).
+/// the request extensions, where the extractors find it instead of verifying again when their
+/// state names the same handle (a user verified by another handle is verified again). Handlers
+/// may also take it as `Extension<PassageUser>`.
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};

@@ -179,17 +179,14 @@ async fn unavailable_keys_are_503_with_retry_after_even_on_optional_routes() {
 }
 
 #[tokio::test]
-async fn extractors_behind_the_layer_reuse_its_user() {
+async fn extractors_behind_the_layer_reuse_its_user_only_for_the_same_handle() {
     let fx = Fixture::start().await;
-    // The state's handle cannot reach any keys; only the layer's can. Handlers behind the layer
-    // still succeed, so they did not verify a second time.
-    let app = app(
-        unreachable_passage(AuthStrategy::Header),
-        fx.passage(AuthStrategy::Header),
-    );
+    // The layer and the state share one handle: the extractors take the layer's user.
+    let passage = fx.passage(AuthStrategy::Header);
+    let shared = app(passage.clone(), passage);
     for path in ["/guarded/me", "/guarded/maybe", "/guarded/ext"] {
         let (status, _, body) = get_path(
-            &app,
+            &shared,
             path,
             Some(token_header(AuthStrategy::Header, &fx.token)),
         )
@@ -200,13 +197,32 @@ async fn extractors_behind_the_layer_reuse_its_user() {
             "{path}"
         );
     }
-    let (status, _, _) = get_path(
+    // The state names another handle (here one that cannot reach any keys): a user the layer
+    // verified is not taken for a user of that handle; the extractors verify again (503).
+    let app = app(
+        unreachable_passage(AuthStrategy::Header),
+        fx.passage(AuthStrategy::Header),
+    );
+    for path in ["/guarded/me", "/guarded/maybe", "/required"] {
+        let (status, _, _) = get_path(
+            &app,
+            path,
+            Some(token_header(AuthStrategy::Header, &fx.token)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+    }
+    // `Extension<PassageUser>` is the layer's own user, whatever the state.
+    let (status, _, body) = get_path(
         &app,
-        "/required",
+        "/guarded/ext",
         Some(token_header(AuthStrategy::Header, &fx.token)),
     )
     .await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, fx.user_id.clone().into_bytes())
+    );
 }
 
 #[tokio::test]

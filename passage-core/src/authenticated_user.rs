@@ -114,6 +114,20 @@ impl AuthenticatedUser {
         &self.passage
     }
 
+    /// Whether this user was verified by `passage` (the same handle, see
+    /// [`Passage::same_handle`]). Adapters reuse a user found in a request's extensions only
+    /// when it was verified by the handle the extractor would use; a user verified for app A is
+    /// never taken as a user of app B.
+    ///
+    /// ```no_run
+    /// fn reusable(user: &passage_core::AuthenticatedUser, passage: &passage_core::Passage) -> bool {
+    ///     user.verified_by(passage)
+    /// }
+    /// ```
+    pub fn verified_by(&self, passage: &Passage) -> bool {
+        self.passage.same_handle(passage)
+    }
+
     /// Fetches the full user from the management API (needs an API key in the config).
     ///
     /// ```no_run

@@ -109,6 +109,21 @@ impl Passage {
         Self::new(Config::from_env()?)
     }
 
+    /// Whether `self` and `other` are the same handle (clones of one `Passage::new`), and so
+    /// share one configuration, key cache and token cache.
+    ///
+    /// ```
+    /// use passage_core::{Config, Passage};
+    /// let a = Passage::new(Config::builder("app").build()?)?;
+    /// let b = Passage::new(Config::builder("app").build()?)?;
+    /// assert!(a.same_handle(&a.clone()));
+    /// assert!(!a.same_handle(&b));
+    /// # Ok::<(), passage_core::ConfigError>(())
+    /// ```
+    pub fn same_handle(&self, other: &Passage) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The configuration this handle was built with.
     pub fn config(&self) -> &Config {
         &self.inner.config
