@@ -9,13 +9,26 @@ use passage_core::management::ManagementError;
 use passage_core::{Config, Passage};
 use serde_json::{Value, json};
 
-/// Logs to stderr; `RUST_LOG` filters (default `info`).
+/// Log targets capped whatever `RUST_LOG` says: Rocket's server logs every request at info and
+/// dumps whole requests and responses, headers (tokens, cookies) included, at debug. Request
+/// logging, where an app wants it, is opt-in and must never print headers.
+const CAPPED_TARGETS: &[&str] = &["rocket::server=warn", "rocket::request=warn"];
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`), except that framework request dumps
+/// (see `CAPPED_TARGETS`) never print, so no level writes a token to the log. Colour only when
+/// stderr is a terminal.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for directive in CAPPED_TARGETS {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

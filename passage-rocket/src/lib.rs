@@ -32,6 +32,24 @@
 //!         .register("/", passage_rocket::catchers())
 //! }
 //! ```
+//!
+//! # Keep tokens out of your logs
+//!
+//! At `debug`, Rocket's server logs every request and response in full, headers included: the
+//! `Authorization` header and the `psg_auth_token` cookie end up in the log. Rocket's own logger
+//! is kept at `normal` or below by its `log_level` setting (the default in release builds), but
+//! when the app routes the `log` crate into `tracing` (as `tracing-subscriber` does by default),
+//! `log_level` no longer applies and only your filter does. Cap Rocket's server target there,
+//! whatever `RUST_LOG` says:
+//!
+//! ```no_run
+//! let filter = tracing_subscriber::EnvFilter::from_default_env()
+//!     .add_directive("rocket::server=warn".parse().expect("a valid directive"));
+//! tracing_subscriber::fmt().with_env_filter(filter).init();
+//! ```
+//!
+//! (`rocket::server` also logs each request at `info`, which costs about as much as the request
+//! itself; the example apps cap it for that reason too.)
 #![forbid(unsafe_code)]
 
 mod error;

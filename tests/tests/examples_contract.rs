@@ -56,18 +56,26 @@ struct App {
     name: &'static str,
     child: Child,
     base: String,
+    /// Where its stderr (the log) goes.
+    log: PathBuf,
 }
 
 impl Drop for App {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
 impl App {
-    async fn start(name: &'static str, emu: &Emulator, strategy: &str) -> Self {
+    async fn start(name: &'static str, emu: &Emulator, strategy: &str, rust_log: &str) -> Self {
         let port = free_port();
+        let log = std::env::temp_dir().join(format!(
+            "passage-contract-{name}-{strategy}-{}-{port}.log",
+            std::process::id()
+        ));
+        let stderr = std::fs::File::create(&log).unwrap();
         let child = Command::new(bin_dir().join(name))
             .env("PASSAGE_APP_ID", emu.app_id())
             .env("PASSAGE_API_KEY", emu.api_key())
@@ -75,15 +83,17 @@ impl App {
             .env("PASSAGE_AUTH_ORIGIN", emu.origin())
             .env("PASSAGE_API_ORIGIN", emu.origin())
             .env("PORT", port.to_string())
-            .env("RUST_LOG", "error")
+            .env("RUST_LOG", rust_log)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap_or_else(|e| panic!("{name} starts: {e}"));
         let mut app = Self {
             name,
             child,
             base: format!("http://127.0.0.1:{port}"),
+            log,
         };
         app.wait_healthy().await;
         app
@@ -268,7 +278,13 @@ async fn check_contract(name: &'static str, strategy: &'static str) {
 
     // The JWKS is down before the app ever fetched it: 503 with Retry-After, even when optional.
     fault(&emu, "jwks", 503).await;
-    let app = App::start(name, &emu, strategy).await;
+    // The most verbose logging there is, so the log check at the end sees everything.
+    let rust_log = if strategy == "cookie" {
+        "trace"
+    } else {
+        "debug"
+    };
+    let app = App::start(name, &emu, strategy, rust_log).await;
     let probe = Probe::new(&app, strategy);
     assert_eq!(probe.get("/health", None).await.status, StatusCode::OK);
     for path in ["/authenticated", "/optional"] {
@@ -446,6 +462,32 @@ async fn check_contract(name: &'static str, strategy: &'static str) {
             emu.inbox().len(),
             before + 1,
             "{}: the link was sent",
+            probe.label
+        );
+    }
+    // Nothing secret reached the log: no token (valid, expired, foreign or forged), no API key,
+    // no magic-link secret.
+    let log = std::fs::read_to_string(&app.log).unwrap();
+    assert!(!log.is_empty(), "{}: the log was captured", probe.label);
+    let signature = |t: &str| t.rsplit('.').next().unwrap().to_owned();
+    let mut secrets = vec![
+        ("the API key", emu.api_key().to_owned()),
+        ("a token", token.clone()),
+        ("a token's signature", signature(&token)),
+        ("an expired token", signature(&expired)),
+        ("a foreign token", signature(&foreign)),
+        ("a forged token", signature(&forge(&token))),
+    ];
+    for message in emu.inbox() {
+        if let Some((_, secret)) = message.url.split_once("psg_magic_link=") {
+            let secret = secret.split(['&', '#']).next().unwrap_or(secret);
+            secrets.push(("a magic-link secret", secret.to_owned()));
+        }
+    }
+    for (what, secret) in secrets {
+        assert!(
+            !log.contains(&secret),
+            "{} at RUST_LOG={rust_log} logged {what}",
             probe.label
         );
     }
