@@ -31,7 +31,7 @@ use crate::rejection::PassageRejection;
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct PassageUser(AuthenticatedUser);
+pub struct PassageUser(pub AuthenticatedUser);
 
 impl PassageUser {
     /// Takes out the core's [`AuthenticatedUser`] (the user ID and the handle that verified it).

@@ -8,6 +8,26 @@ use passage_core::AuthError;
 /// Why a request was refused; as a response it is [`AuthError::response`] (401, or 503 with
 /// `Retry-After` when the signing keys are unavailable).
 ///
+/// To answer in your own format (an HTML page, a redirect to the login page), take the user
+/// through your own rejection type with a `From<PassageRejection>` impl, for example with
+/// `axum_extra::extract::WithRejection<PassageUser, MyRejection>`, or match on the `Result`:
+///
+/// ```
+/// use axum::http::StatusCode;
+/// use axum::response::{Html, IntoResponse, Response};
+/// use passage_axum::{PassageRejection, PassageUser};
+///
+/// async fn page(user: Result<PassageUser, PassageRejection>) -> Response {
+///     match user {
+///         Ok(user) => Html(format!("<p>Hello {}</p>", user.user_id())).into_response(),
+///         Err(rejection) if rejection.status() == StatusCode::UNAUTHORIZED => {
+///             (StatusCode::UNAUTHORIZED, Html("<a href=\"/login\">Sign in</a>")).into_response()
+///         }
+///         Err(rejection) => rejection.into_response(),
+///     }
+/// }
+/// ```
+///
 /// ```
 /// use axum::response::IntoResponse;
 /// use passage_axum::PassageRejection;
@@ -31,6 +51,32 @@ impl PassageRejection {
     /// ```
     pub fn auth_error(&self) -> &AuthError {
         &self.0
+    }
+
+    /// The status this rejection answers with (401 or 503), like axum's own rejections.
+    ///
+    /// ```
+    /// use passage_axum::PassageRejection;
+    /// use passage_core::AuthError;
+    /// let rejection = PassageRejection::from(AuthError::MissingToken);
+    /// assert_eq!(rejection.status(), axum::http::StatusCode::UNAUTHORIZED);
+    /// ```
+    pub fn status(&self) -> axum::http::StatusCode {
+        axum::http::StatusCode::from_u16(self.0.status())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The body this rejection answers with: a terse JSON text that says nothing about why a
+    /// token was refused.
+    ///
+    /// ```
+    /// use passage_axum::PassageRejection;
+    /// use passage_core::AuthError;
+    /// let body = PassageRejection::from(AuthError::MissingToken).body_text();
+    /// assert!(body.contains("unauthorized"));
+    /// ```
+    pub fn body_text(&self) -> String {
+        self.0.response().body.to_owned()
     }
 
     /// Takes the core error out.

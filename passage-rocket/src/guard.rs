@@ -62,7 +62,7 @@ impl TokenSource for RequestHeaders<'_, '_> {
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct PassageUser(AuthenticatedUser);
+pub struct PassageUser(pub AuthenticatedUser);
 
 impl PassageUser {
     /// Takes out the core's [`AuthenticatedUser`] (the user ID and the handle that verified it).

@@ -46,7 +46,7 @@ use warp::reply::{Reply, Response};
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct PassageUser(AuthenticatedUser);
+pub struct PassageUser(pub AuthenticatedUser);
 
 impl PassageUser {
     /// Takes out the core's [`AuthenticatedUser`] (the user ID and the handle that verified it).
