@@ -127,6 +127,32 @@ pub(crate) fn cached_error(request: &Request<'_>, status: Status) -> Option<Pass
     }
 }
 
+/// A route guarded by `PassageUser` cannot work without a managed [`Passage`] (attach
+/// [`PassageFairing`](crate::PassageFairing), or `.manage()` one): launch is aborted with a clear
+/// message instead of answering 500 on every request.
+impl rocket::Sentinel for PassageUser {
+    fn abort(rocket: &rocket::Rocket<rocket::Ignite>) -> bool {
+        missing_passage(rocket)
+    }
+}
+
+/// Like [`PassageUser`]'s sentinel: an optional guard needs the handle too.
+impl rocket::Sentinel for MaybePassageUser {
+    fn abort(rocket: &rocket::Rocket<rocket::Ignite>) -> bool {
+        missing_passage(rocket)
+    }
+}
+
+fn missing_passage(rocket: &rocket::Rocket<rocket::Ignite>) -> bool {
+    let missing = rocket.state::<Passage>().is_none();
+    if missing {
+        tracing::error!(
+            "a route takes a Passage guard but no Passage is managed: attach PassageFairing"
+        );
+    }
+    missing
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for PassageUser {
     type Error = PassageError;

@@ -181,20 +181,17 @@ async fn unavailable_keys_are_503_with_retry_after_even_on_optional_routes() {
 }
 
 #[tokio::test]
-async fn missing_passage_is_a_500_not_a_panic() {
-    let fx = Fixture::start().await;
-    let client = Client::tracked(base()).await.unwrap();
-    for path in ["/required", "/optional", "/result"] {
-        let (status, _, _, body) = get(
-            &client,
-            path,
-            Some(token_header(AuthStrategy::Cookie, &fx.token)),
-        )
-        .await;
-        assert_eq!(status, Status::InternalServerError, "{path}");
-        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(json["code"], "passage_not_configured");
-    }
+async fn a_guarded_route_without_a_managed_passage_aborts_launch() {
+    // The routes take PassageUser, MaybePassageUser and Result<PassageUser, _>: their sentinels
+    // abort launch instead of letting every request answer 500.
+    let error = match Client::tracked(base()).await {
+        Ok(_) => panic!("launch should abort without a managed Passage"),
+        Err(error) => error,
+    };
+    assert!(
+        matches!(error.kind(), rocket::error::ErrorKind::SentinelAborts(_)),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
