@@ -347,9 +347,13 @@ async fn api_errors_map_to_typed_variants() {
         Err(ManagementError::InvalidArgument(_))
     ));
     assert_eq!(emu.api_requests(), before);
-    // IDs are path segments, never path syntax.
+    // IDs are path segments, never path syntax: refused before sending.
     let traversal = passage.user().get("../../apps").await.unwrap_err();
-    assert!(traversal.is_not_found(), "{traversal:?}");
+    assert!(
+        matches!(traversal, ManagementError::InvalidArgument(_)),
+        "{traversal:?}"
+    );
+    assert_eq!(emu.api_requests(), before);
 }
 
 fn quick_retries(b: passage_core::ConfigBuilder) -> passage_core::ConfigBuilder {
@@ -470,4 +474,99 @@ async fn the_api_key_never_shows_in_debug_output() {
     let passage = passage_for_emulator(&emu);
     let debug = format!("{passage:?}");
     assert!(!debug.contains(emu.api_key()), "{debug}");
+}
+
+#[tokio::test]
+async fn filter_values_cannot_smuggle_an_operator() {
+    let emu = emulator().await;
+    let passage = passage_for_emulator(&emu);
+    emu.create_user("alice@corp.example").unwrap();
+    emu.create_user("bob@other.example").unwrap();
+    let before = emu.api_requests();
+    for typed in [
+        "like:%",
+        "like:corp",
+        "ne:nobody@x.example",
+        "not_like:zzz",
+        "gt:a",
+        "LIKE:%",
+        "bogus_op:x",
+    ] {
+        let result = passage.user().get_by_identifier(typed).await;
+        assert!(
+            matches!(result, Err(ManagementError::InvalidArgument(_))),
+            "{typed}: {result:?}"
+        );
+        let listed = passage
+            .user()
+            .list_page(ListUsers::new().identifier(Filter::eq(typed)))
+            .await;
+        assert!(
+            matches!(listed, Err(ManagementError::InvalidArgument(_))),
+            "{typed}: {listed:?}"
+        );
+    }
+    assert_eq!(emu.api_requests(), before, "nothing was sent");
+    // Real identifiers still work, and a match must be the identifier itself.
+    let alice = passage
+        .user()
+        .get_by_identifier(" Alice@Corp.example ")
+        .await
+        .unwrap();
+    assert_eq!(alice.email, "alice@corp.example");
+    assert!(
+        passage
+            .user()
+            .get_by_identifier("corp.example")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    // Explicit operators keep their meaning.
+    let page = passage
+        .user()
+        .list_page(ListUsers::new().identifier(Filter::like("corp")))
+        .await
+        .unwrap();
+    assert_eq!(page.users.len(), 1);
+}
+
+#[tokio::test]
+async fn ids_that_could_name_another_endpoint_are_refused_before_sending() {
+    let emu = emulator().await;
+    let passage = passage_for_emulator(&emu);
+    let victim = emu.create_user("victim@example.com").unwrap();
+    let before = emu.api_requests();
+    for id in [
+        "..",
+        ".",
+        "",
+        "a/b",
+        "../users",
+        "%2e%2e",
+        "a b",
+        "tokens?x=1",
+        "é",
+    ] {
+        let users = passage.user();
+        let results = [
+            users.revoke_refresh_tokens(id).await.err(),
+            users.activate(id).await.err(),
+            users.deactivate(id).await.err(),
+            users.get(id).await.err(),
+            users.delete(id).await.err(),
+            users.list_devices(id).await.err(),
+            users.revoke_device(&victim, id).await.err(),
+            users.revoke_device(id, "device").await.err(),
+        ];
+        for (i, error) in results.into_iter().enumerate() {
+            assert!(
+                matches!(error, Some(ManagementError::InvalidArgument(_))),
+                "{id:?} call {i}: {error:?}"
+            );
+        }
+    }
+    assert_eq!(emu.api_requests(), before, "nothing was sent");
+    let user = passage.user().get(&victim).await.unwrap();
+    assert_eq!(user.email, "victim@example.com");
 }

@@ -86,11 +86,21 @@ impl<'a> Call<'a> {
     }
 }
 
+/// Whether `id` can be a Passage ID (of a user, device or app): 1 to 128 ASCII letters, digits,
+/// `-` or `_`. Anything else (empty, `.`, `..`, `/`, `%2F`, whitespace) could change which
+/// endpoint a URL names, so it never reaches one.
+fn is_passage_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fn require_id(id: &str, what: &'static str) -> Result<(), ManagementError> {
-    if id.trim().is_empty() {
-        Err(ManagementError::InvalidArgument(what))
-    } else {
+    if is_passage_id(id) {
         Ok(())
+    } else {
+        Err(ManagementError::InvalidArgument(what))
     }
 }
 
@@ -115,6 +125,13 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 impl Passage {
     fn endpoint(config: &Config, segments: &[&str]) -> Result<Url, ManagementError> {
+        // Every segment, IDs and fixed names alike, is checked here too, so no call can send a
+        // path segment that resolves to another endpoint.
+        if !segments.iter().all(|segment| is_passage_id(segment)) {
+            return Err(ManagementError::InvalidArgument(
+                "an ID has characters Passage IDs never have",
+            ));
+        }
         let mut url = Url::parse(config.api_origin())
             .map_err(|_| ManagementError::InvalidArgument("the API origin is not a URL"))?;
         url.path_segments_mut()
@@ -311,7 +328,7 @@ impl Users<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn get(&self, user_id: &str) -> Result<User, ManagementError> {
-        require_id(user_id, "the user ID is empty")?;
+        require_id(user_id, "the user ID is not a Passage ID")?;
         let segments = ["users", user_id];
         let call = Call::new(Method::GET, "/v1/apps/{app_id}/users/{user_id}", &segments);
         Ok(self.passage.call_json::<UserEnvelope>(call).await?.user)
@@ -328,11 +345,23 @@ impl Users<'_> {
     /// ```
     pub async fn get_by_identifier(&self, identifier: &str) -> Result<User, ManagementError> {
         let identifier = identifier.trim().to_lowercase();
-        require_id(&identifier, "the identifier is empty")?;
+        if identifier.is_empty() {
+            return Err(ManagementError::InvalidArgument("the identifier is empty"));
+        }
         let page = self
-            .list_page(ListUsers::new().limit(1).identifier(Filter::eq(identifier)))
+            .list_page(
+                ListUsers::new()
+                    .limit(1)
+                    .identifier(Filter::eq(identifier.as_str())),
+            )
             .await?;
-        match page.users.first() {
+        // Only a user whose email or phone is the identifier: never one a server matched some
+        // other way.
+        let found = page.users.into_iter().find(|user| {
+            user.email.to_lowercase() == identifier
+                || (!user.phone.is_empty() && user.phone == identifier)
+        });
+        match found {
             Some(found) => self.get(&found.id).await,
             None => Err(ManagementError::user_not_found()),
         }
@@ -426,7 +455,7 @@ impl Users<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn update(&self, user_id: &str, update: UpdateUser) -> Result<User, ManagementError> {
-        require_id(user_id, "the user ID is empty")?;
+        require_id(user_id, "the user ID is not a Passage ID")?;
         update.validate()?;
         let segments = ["users", user_id];
         let call = Call::new(
@@ -446,7 +475,7 @@ impl Users<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn delete(&self, user_id: &str) -> Result<(), ManagementError> {
-        require_id(user_id, "the user ID is empty")?;
+        require_id(user_id, "the user ID is not a Passage ID")?;
         let segments = ["users", user_id];
         let call = Call::new(
             Method::DELETE,
@@ -494,7 +523,7 @@ impl Users<'_> {
         action: &str,
         template: &'static str,
     ) -> Result<User, ManagementError> {
-        require_id(user_id, "the user ID is empty")?;
+        require_id(user_id, "the user ID is not a Passage ID")?;
         let segments = ["users", user_id, action];
         let call = Call::new(Method::PATCH, template, &segments).retry(Retry::Idempotent);
         Ok(self.passage.call_json::<UserEnvelope>(call).await?.user)
@@ -514,7 +543,7 @@ impl Users<'_> {
         struct Envelope {
             devices: Vec<Device>,
         }
-        require_id(user_id, "the user ID is empty")?;
+        require_id(user_id, "the user ID is not a Passage ID")?;
         let segments = ["users", user_id, "devices"];
         let call = Call::new(
             Method::GET,
@@ -536,8 +565,8 @@ impl Users<'_> {
         user_id: &str,
         device_id: &str,
     ) -> Result<(), ManagementError> {
-        require_id(user_id, "the user ID is empty")?;
-        require_id(device_id, "the device ID is empty")?;
+        require_id(user_id, "the user ID is not a Passage ID")?;
+        require_id(device_id, "the device ID is not a Passage ID")?;
         let segments = ["users", user_id, "devices", device_id];
         let call = Call::new(
             Method::DELETE,
@@ -555,7 +584,7 @@ impl Users<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn revoke_refresh_tokens(&self, user_id: &str) -> Result<(), ManagementError> {
-        require_id(user_id, "the user ID is empty")?;
+        require_id(user_id, "the user ID is not a Passage ID")?;
         let segments = ["users", user_id, "tokens"];
         let call = Call::new(
             Method::DELETE,

@@ -170,6 +170,20 @@ impl Filter {
         Self::new("not_like", value)
     }
 
+    /// Whether the API reads this filter as written. The API takes a leading `name:` made of
+    /// letters and underscores as an operator (or refuses it as an unknown one), and has no way
+    /// to escape it; so an equality filter whose value starts that way (`"like:%"`,
+    /// `"ne:nobody@x.example"`) cannot be expressed and is refused before sending. Values after an
+    /// explicit operator are taken as they are.
+    pub(crate) fn check(&self) -> Result<(), ManagementError> {
+        if self.op.is_empty() && looks_like_operator(&self.value) {
+            return Err(ManagementError::InvalidArgument(
+                "an equality filter cannot start with an operator prefix such as \"like:\"",
+            ));
+        }
+        Ok(())
+    }
+
     /// The query value, `op:value` (or just `value` for equality).
     pub fn to_query(&self) -> String {
         if self.op.is_empty() {
@@ -178,6 +192,14 @@ impl Filter {
             format!("{}:{}", self.op, self.value)
         }
     }
+}
+
+/// Whether `value` starts with what the API parses as an operator: letters and underscores,
+/// then `:`.
+fn looks_like_operator(value: &str) -> bool {
+    value.split_once(':').is_some_and(|(prefix, _)| {
+        !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_')
+    })
 }
 
 /// Sort direction for [`ListUsers::order_by`].
@@ -298,7 +320,9 @@ impl ListUsers {
                 "limit must be between 1 and 500",
             ));
         }
-        Ok(())
+        self.filters
+            .iter()
+            .try_for_each(|(_, filter)| filter.check())
     }
 
     /// The query string pairs.
