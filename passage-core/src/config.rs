@@ -372,8 +372,14 @@ impl Config {
     }
 }
 
-/// Builds a [`Config`]; every setting but the app ID has a default.
-#[derive(Debug, Clone)]
+/// Builds a [`Config`]; every setting but the app ID has a default. Its `Debug` never shows the
+/// API key.
+///
+/// ```
+/// let builder = passage_core::Config::builder("app").api_key("sk_live_123");
+/// assert!(!format!("{builder:?}").contains("sk_live_123"));
+/// ```
+#[derive(Clone)]
 #[must_use]
 pub struct ConfigBuilder {
     app_id: String,
@@ -389,6 +395,26 @@ pub struct ConfigBuilder {
     jwks: JwksSettings,
     retry: RetrySettings,
     clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("app_id", &self.app_id)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("auth_strategy", &self.auth_strategy)
+            .field("auth_origin", &self.auth_origin)
+            .field("api_origin", &self.api_origin)
+            .field("leeway", &self.leeway)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("token_cache_entries", &self.token_cache_entries)
+            .field("max_token_lifetime", &self.max_token_lifetime)
+            .field("jwks", &self.jwks)
+            .field("retry", &self.retry)
+            .field("clock", &self.clock)
+            .finish()
+    }
 }
 
 impl ConfigBuilder {

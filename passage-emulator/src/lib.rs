@@ -65,8 +65,9 @@ pub struct TokenOptions {
     pub claims: Option<Map<String, Value>>,
 }
 
-/// Configures and starts an [`Emulator`]. Every setting is optional.
-#[derive(Clone, Debug, Default)]
+/// Configures and starts an [`Emulator`]. Every setting is optional. Its `Debug` never shows
+/// the API key.
+#[derive(Clone, Default)]
 #[must_use]
 pub struct EmulatorBuilder {
     app_id: Option<String>,
@@ -78,6 +79,22 @@ pub struct EmulatorBuilder {
     host: Option<IpAddr>,
     port: Option<u16>,
     data_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for EmulatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorBuilder")
+            .field("app_id", &self.app_id)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("auth_origin", &self.auth_origin)
+            .field("redirect_url", &self.redirect_url)
+            .field("app_name", &self.app_name)
+            .field("session_length", &self.session_length)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("data_file", &self.data_file)
+            .finish()
+    }
 }
 
 impl EmulatorBuilder {

@@ -257,8 +257,9 @@ impl MagicLinkRecord {
     }
 }
 
-/// A message the emulator "sent": magic links land here instead of email or SMS.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A message the emulator "sent": magic links land here instead of email or SMS. Its `Debug`
+/// does not show the URL (it carries the link's secret).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboxMessage {
     /// Message ID (24 alphanumeric characters).
     pub id: String,
@@ -272,6 +273,19 @@ pub struct InboxMessage {
     pub url: String,
     /// RFC 3339 creation time.
     pub created_at: String,
+}
+
+impl std::fmt::Debug for InboxMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboxMessage")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .field("to", &self.to)
+            .field("magic_link_id", &self.magic_link_id)
+            .field("url", &"[redacted]")
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 /// Lowercases and validates an email address (a pragmatic check, not full RFC 5322).

@@ -370,8 +370,9 @@ pub struct SocialConnection {
     pub last_login_at: OffsetDateTime,
 }
 
-/// A magic link (`MagicLink`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A magic link (`MagicLink`). Its `Debug` shows neither the one-time secret nor the URL that
+/// carries it.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct MagicLink {
     /// The link ID.
     pub id: String,
@@ -397,6 +398,24 @@ pub struct MagicLink {
     /// Fields this SDK does not model, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl std::fmt::Debug for MagicLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MagicLink")
+            .field("id", &self.id)
+            .field("activated", &self.activated)
+            .field("app_id", &self.app_id)
+            .field("identifier", &self.identifier)
+            .field("redirect_url", &self.redirect_url)
+            .field("secret", &"[redacted]")
+            .field("ttl", &self.ttl)
+            .field("kind", &self.kind)
+            .field("url", &"[redacted]")
+            .field("user_id", &self.user_id)
+            .field("extra", &self.extra)
+            .finish()
+    }
 }
 
 /// An app's public settings (`AppInfo`); the many styling fields stay in `extra`.
