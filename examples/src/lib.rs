@@ -63,7 +63,14 @@ pub fn listen_addr_or_exit() -> SocketAddr {
 /// argument refused before sending, 502 for everything else (the upstream API failed or is
 /// misconfigured, including its own 404s such as `app_not_found`).
 pub fn management_failure(error: &ManagementError) -> (u16, Value) {
-    tracing::warn!(%error, "management API call failed");
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(next) = source {
+        cause.push_str(": ");
+        cause.push_str(&next.to_string());
+        source = next.source();
+    }
+    tracing::warn!(%error, cause, "management API call failed");
     if error.is_not_found() {
         return (404, json!({ "code": "not_found", "error": "not found" }));
     }

@@ -138,8 +138,8 @@ pub enum ConfigError {
     #[error("the JWKS document is unusable: {0}")]
     InvalidJwks(crate::error::KeysUnavailableReason),
     /// The HTTP client could not be built (TLS back-end initialisation failed).
-    #[error("the HTTP client could not be built: {0}")]
-    HttpClient(String),
+    #[error("the HTTP client could not be built")]
+    HttpClient(#[source] crate::management::TransportError),
 }
 
 /// Settings of the JWKS cache: how long keys are trusted and how often the auth origin may be asked.

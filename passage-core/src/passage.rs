@@ -86,7 +86,7 @@ impl Passage {
             .connect_timeout(config.connect_timeout())
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| ConfigError::HttpClient(e.to_string()))
+            .map_err(|e| ConfigError::HttpClient(crate::management::TransportError::new(e)))
     }
 
     fn from_parts(config: Config, http: reqwest::Client, verifier: Verifier) -> Self {

@@ -570,3 +570,28 @@ async fn ids_that_could_name_another_endpoint_are_refused_before_sending() {
     let user = passage.user().get(&victim).await.unwrap();
     assert_eq!(user.email, "victim@example.com");
 }
+
+#[tokio::test]
+async fn transport_failures_keep_their_cause() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let passage = passage_core::Passage::new(
+        quick_retries(
+            passage_core::Config::builder("app0123456789abcdefghijk")
+                .origin(&origin)
+                .api_key("key"),
+        )
+        .build()
+        .unwrap(),
+    )
+    .unwrap();
+    let error = passage.user().get("user0123").await.unwrap_err();
+    assert!(matches!(error, ManagementError::Transport(_)), "{error:?}");
+    let cause = std::error::Error::source(&error).expect("the cause is kept");
+    assert!(!cause.to_string().is_empty());
+    assert!(
+        std::error::Error::source(cause).is_some(),
+        "reqwest's own cause (the refused connection) is kept too"
+    );
+}

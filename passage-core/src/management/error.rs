@@ -93,9 +93,9 @@ pub enum ManagementError {
     /// The call did not complete within the request timeout.
     #[error("the Passage API did not answer in time")]
     Timeout,
-    /// Connection or protocol failure.
-    #[error("could not reach the Passage API: {0}")]
-    Transport(String),
+    /// Connection or protocol failure; the underlying error is the [`source`](std::error::Error::source).
+    #[error("could not reach the Passage API")]
+    Transport(#[source] TransportError),
     /// A success status with a body that does not match the API's schema.
     #[error("unexpected response from the Passage API (HTTP {status}): {detail}")]
     Decode {
@@ -181,3 +181,46 @@ impl ManagementError {
         }
     }
 }
+
+/// A connection or protocol failure of the HTTP client, kept whole (with the URL, which may
+/// name the API origin, removed) so that `{:#}` and `anyhow` reports say why.
+///
+/// ```no_run
+/// # async fn run(passage: passage_core::Passage) {
+/// if let Err(error @ passage_core::management::ManagementError::Transport(_)) =
+///     passage.user().get("user-id").await
+/// {
+///     let cause = std::error::Error::source(&error).map(|c| c.to_string());
+///     eprintln!("{error}: {cause:?}");
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TransportError(std::sync::Arc<reqwest::Error>);
+
+impl TransportError {
+    pub(crate) fn new(error: reqwest::Error) -> Self {
+        Self(std::sync::Arc::new(error.without_url()))
+    }
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::transport::error_chain(&*self.0))
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// Two transport errors are equal when they say the same thing.
+impl PartialEq for TransportError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for TransportError {}

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
-pub use error::{ErrorCode, ManagementError};
+pub use error::{ErrorCode, ManagementError, TransportError};
 pub use models::{
     AppInfo, Device, DeviceIcons, EventAction, EventStatus, Language, Link, MagicLink,
     MagicLinkChannel, MagicLinkType, PageLinks, RecentEvent, SocialConnection, SocialConnections,
@@ -191,7 +191,7 @@ impl Passage {
                             tokio::time::sleep(backoff).await;
                             continue;
                         }
-                        return Err(ManagementError::Transport(error.without_url().to_string()));
+                        return Err(ManagementError::Transport(TransportError::new(error)));
                     }
                 };
                 let status = response.status();
@@ -228,7 +228,7 @@ impl Passage {
                             ManagementError::Timeout
                         }
                         crate::transport::ReadError::Transport(e) => {
-                            ManagementError::Transport(e.without_url().to_string())
+                            ManagementError::Transport(TransportError::new(e))
                         }
                     })?;
                 if status.is_success() {
