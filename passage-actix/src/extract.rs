@@ -187,7 +187,9 @@ impl FromRequest for MaybePassageUser {
         Box::pin(async move {
             match authenticate(request).await {
                 Ok(user) => Ok(Self(Some(user))),
-                Err(PassageError::Auth(AuthError::MissingToken)) => Ok(Self(None)),
+                Err(error) if error.auth_error().is_some_and(AuthError::is_anonymous) => {
+                    Ok(Self(None))
+                }
                 Err(error) => Err(error),
             }
         })

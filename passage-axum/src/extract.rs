@@ -94,11 +94,9 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match authenticate(parts, Passage::from_ref(state)).await {
-            Ok(user) => Ok(Some(user)),
-            Err(AuthError::MissingToken) => Ok(None),
-            Err(error) => Err(error.into()),
-        }
+        Ok(AuthError::optional(
+            authenticate(parts, Passage::from_ref(state)).await,
+        )?)
     }
 }
 

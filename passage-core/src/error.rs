@@ -205,6 +205,36 @@ impl ErrorResponse {
 }
 
 impl AuthError {
+    /// Whether this refusal means the request carries no credentials at all, which optional
+    /// authentication answers as anonymous. Only [`AuthError::MissingToken`]: an invalid token
+    /// or unavailable keys are never anonymous, so a forged token never passes as a guest. Every
+    /// adapter's optional extractor applies this one rule.
+    ///
+    /// ```
+    /// use passage_core::{AuthError, InvalidTokenReason};
+    /// assert!(AuthError::MissingToken.is_anonymous());
+    /// assert!(!AuthError::InvalidToken(InvalidTokenReason::BadSignature).is_anonymous());
+    /// ```
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self, Self::MissingToken)
+    }
+
+    /// Applies optional authentication to an outcome: `Ok(None)` when
+    /// [anonymous](AuthError::is_anonymous), the user when verified, the error otherwise.
+    ///
+    /// ```
+    /// use passage_core::AuthError;
+    /// assert_eq!(AuthError::optional::<u8>(Err(AuthError::MissingToken)), Ok(None));
+    /// assert_eq!(AuthError::optional(Ok(7)), Ok(Some(7)));
+    /// ```
+    pub fn optional<T>(outcome: Result<T, AuthError>) -> Result<Option<T>, AuthError> {
+        match outcome {
+            Ok(user) => Ok(Some(user)),
+            Err(error) if error.is_anonymous() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// The HTTP status an adapter answers with: 401, or 503 when keys are unavailable.
     ///
     /// ```

@@ -186,11 +186,7 @@ impl Passage {
         &self,
         request: &S,
     ) -> Result<Option<AuthenticatedUser>, AuthError> {
-        match self.authenticate(request).await {
-            Ok(user) => Ok(Some(user)),
-            Err(AuthError::MissingToken) => Ok(None),
-            Err(error) => Err(error),
-        }
+        AuthError::optional(self.authenticate(request).await)
     }
 
     /// Verifies a token and returns its user ID (the seed API's `validAuthToken`).

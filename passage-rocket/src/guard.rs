@@ -218,7 +218,9 @@ impl<'r> FromRequest<'r> for MaybePassageUser {
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
         match authenticate(request).await {
             Ok(user) => Outcome::Success(Self(Some(user.clone()))),
-            Err(PassageError::Auth(AuthError::MissingToken)) => Outcome::Success(Self(None)),
+            Err(error) if error.auth_error().is_some_and(AuthError::is_anonymous) => {
+                Outcome::Success(Self(None))
+            }
             Err(error) => Outcome::Error((error.status(), error.clone())),
         }
     }
