@@ -72,13 +72,63 @@ pub fn extract_token<S: TokenSource + ?Sized>(
     strategy: AuthStrategy,
     source: &S,
 ) -> Result<&str, AuthError> {
-    let token = match strategy {
-        AuthStrategy::Header => bearer_token(source)?,
-        AuthStrategy::Cookie => cookie_token(source)?,
+    let found = match strategy {
+        AuthStrategy::Header => bearer_token(source),
+        AuthStrategy::Cookie => cookie_token(source),
+    };
+    let token = match found {
+        Ok(token) => token,
+        Err(AuthError::MissingToken) => {
+            explain_missing(strategy, source);
+            return Err(AuthError::MissingToken);
+        }
+        Err(error) => return Err(error),
     };
     check_token_shape(token)?;
     Ok(token)
 }
+
+/// "Why 401?": at debug, says where the token was looked for and whether the request carried
+/// one in the other place (a common set-up mistake). Never logs a value.
+fn explain_missing<S: TokenSource + ?Sized>(strategy: AuthStrategy, source: &S) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let has_bearer = source
+        .header_values("authorization")
+        .any(|value| value.len() > 7 && value[..7].eq_ignore_ascii_case(b"bearer "));
+    let has_cookie = source.header_values("cookie").any(|value| {
+        std::str::from_utf8(value).is_ok_and(|cookies| {
+            cookies
+                .split(';')
+                .any(|pair| pair.trim_start().starts_with(AUTH_COOKIE_NAME_EQ))
+        })
+    });
+    match strategy {
+        AuthStrategy::Cookie => tracing::debug!(
+            looked_in = "the psg_auth_token cookie",
+            request_has_bearer_header = has_bearer,
+            "no Passage token in the request{}",
+            if has_bearer {
+                "; it carries an Authorization: Bearer header, which the cookie strategy does not read (set PASSAGE_AUTH_STRATEGY=header to use it)"
+            } else {
+                ""
+            }
+        ),
+        AuthStrategy::Header => tracing::debug!(
+            looked_in = "the Authorization: Bearer header",
+            request_has_auth_cookie = has_cookie,
+            "no Passage token in the request{}",
+            if has_cookie {
+                "; it carries a psg_auth_token cookie, which the header strategy does not read (set PASSAGE_AUTH_STRATEGY=cookie to use it)"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+const AUTH_COOKIE_NAME_EQ: &str = "psg_auth_token=";
 
 /// Refuses oversized values and characters that no compact JWS contains.
 pub(crate) fn check_token_shape(token: &str) -> Result<(), AuthError> {
@@ -288,5 +338,59 @@ mod tests {
             extract_token(AuthStrategy::Cookie, &header_only),
             Err(AuthError::MissingToken)
         ));
+    }
+}
+
+#[cfg(test)]
+mod why_401 {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged(strategy: AuthStrategy, name: &str, value: &str) -> String {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            assert_eq!(
+                extract_token(strategy, &headers),
+                Err(AuthError::MissingToken)
+            );
+        });
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn a_token_in_the_other_place_is_named_never_shown() {
+        let log = logged(AuthStrategy::Cookie, "authorization", "Bearer aaa.bbb.ccc");
+        assert!(log.contains("PASSAGE_AUTH_STRATEGY=header"), "{log}");
+        assert!(!log.contains("aaa.bbb.ccc"), "{log}");
+        let log = logged(AuthStrategy::Header, "cookie", "psg_auth_token=aaa.bbb.ccc");
+        assert!(log.contains("PASSAGE_AUTH_STRATEGY=cookie"), "{log}");
+        assert!(!log.contains("aaa.bbb.ccc"), "{log}");
+        let log = logged(AuthStrategy::Header, "cookie", "other=1");
+        assert!(log.contains("no Passage token"), "{log}");
+        assert!(!log.contains("PASSAGE_AUTH_STRATEGY"), "{log}");
     }
 }
