@@ -595,3 +595,57 @@ async fn transport_failures_keep_their_cause() {
         "reqwest's own cause (the refused connection) is kept too"
     );
 }
+
+/// A proxy in front of the emulator that drops every list query, as an API that ignored or
+/// misread the identifier filter would: the list then returns somebody else.
+async fn filter_ignoring_proxy(emu: &Emulator) -> String {
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    let upstream = emu.origin().to_string();
+    let app = axum::Router::new()
+        .fallback(
+            |State(upstream): State<String>, uri: Uri, headers: HeaderMap| async move {
+                let mut request = reqwest::Client::new().get(format!("{upstream}{}", uri.path()));
+                if let Some(auth) = headers.get("authorization") {
+                    request = request.header("authorization", auth.to_str().unwrap());
+                }
+                let response = request.send().await.unwrap();
+                let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+                let body = response.bytes().await.unwrap();
+                (
+                    status,
+                    [("content-type", "application/json")],
+                    body.to_vec(),
+                )
+            },
+        )
+        .with_state(upstream);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    origin
+}
+
+#[tokio::test]
+async fn get_by_identifier_never_returns_a_user_that_does_not_match() {
+    let emu = emulator().await;
+    passage_for_emulator(&emu)
+        .user()
+        .create(CreateUser::email("someone-else@example.com"))
+        .await
+        .unwrap();
+    let origin = filter_ignoring_proxy(&emu).await;
+    let passage = passage_with(&emu, |b| b.api_origin(&origin));
+    let error = passage
+        .user()
+        .get_by_identifier("nobody@example.com")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Some(&ErrorCode::UserNotFound), "{error:?}");
+    let found = passage
+        .user()
+        .get_by_identifier("Someone-Else@example.com")
+        .await
+        .unwrap();
+    assert_eq!(found.email, "someone-else@example.com");
+}
