@@ -86,8 +86,52 @@ pub(crate) fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiErro
     } else {
         body
     };
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
+    // Passage's bodies are JSON objects: an array or a scalar is refused even where serde would
+    // read it as a struct's fields in order.
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|_| ApiError::bad_request("invalid request body: not valid JSON.".to_owned()))?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "invalid request body: expected a JSON object.".to_owned(),
+        ));
+    }
+    T::deserialize(value).map_err(|e| {
+        ApiError::bad_request(format!(
+            "invalid request body: {}.",
+            api_words(&e.to_string())
+        ))
+    })
+}
+
+/// A serde message in the API's words: field names stay, Rust type names go.
+fn api_words(message: &str) -> String {
+    let mut text = message.trim_end_matches('.').to_owned();
+    for (rust, api) in [
+        ("expected u8", "expected a non-negative integer"),
+        ("expected u16", "expected a non-negative integer"),
+        ("expected u32", "expected a non-negative integer"),
+        ("expected u64", "expected a non-negative integer"),
+        ("expected i32", "expected an integer"),
+        ("expected i64", "expected an integer"),
+        ("expected f64", "expected a number"),
+        ("expected a map", "expected an object"),
+        ("expected a sequence", "expected an array"),
+    ] {
+        text = text.replace(rust, api);
+    }
+    // "expected struct Foo" / "expected enum Foo" name our types: say what the API expects.
+    for kind in ["struct", "enum"] {
+        let marker = format!("expected {kind} ");
+        if let Some(at) = text.find(&marker) {
+            text.truncate(at);
+            text.push_str(if kind == "struct" {
+                "expected an object"
+            } else {
+                "expected one of the documented values"
+            });
+        }
+    }
+    text
 }
 
 pub(crate) fn check_app(shared: &Shared, app_id: &str) -> Result<(), ApiError> {

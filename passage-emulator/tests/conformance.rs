@@ -547,3 +547,30 @@ async fn unknown_routes_are_json_404() {
     assert_eq!(s, 405);
     assert_shape(&v, ERROR);
 }
+
+#[tokio::test]
+async fn bodies_must_be_json_objects_and_errors_speak_of_fields() {
+    let emu = start().await;
+    let api = Api::new(&emu);
+    for body in [
+        json!(["x@example.com", null, null]),
+        json!("x@example.com"),
+        json!(42),
+        json!(null),
+    ] {
+        let (s, v) = api.post("/users", body.clone()).await;
+        assert_eq!(s, 400, "{body}: {v}");
+        assert_eq!(v["code"], "invalid_request", "{body}: {v}");
+    }
+    let (_, listed) = api.get("/users").await;
+    assert_eq!(listed["total_users"], 0, "no user was created: {listed}");
+    // A wrong type names the field's expectation in the API's words, never a Rust type.
+    for body in [json!({"email": 5}), json!({"user_metadata": [1]})] {
+        let (s, v) = api.post("/users", body.clone()).await;
+        assert_eq!(s, 400, "{body}: {v}");
+        let message = v["error"].as_str().unwrap_or_default();
+        for leak in ["struct", "Body", "u32", "u64", "i64", "Option<", "Map<"] {
+            assert!(!message.contains(leak), "{body}: {message}");
+        }
+    }
+}
