@@ -288,7 +288,7 @@ pub(crate) fn exchange(
             user.phone_verified = true;
         }
         user.status = "active".into();
-        user.login_count += 1;
+        user.login_count = user.login_count.saturating_add(1);
         user.last_login_at = Some(t);
         user.updated_at = t;
         user.events.push(Event {

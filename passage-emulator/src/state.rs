@@ -86,6 +86,20 @@ impl State {
                 path.display()
             )));
         }
+        // Counters near their maximum could only come from a hand-edited or hostile file; refuse
+        // it here rather than overflow on the next create or login.
+        if doc.seq >= u64::MAX / 2
+            || doc
+                .users
+                .iter()
+                .any(|u| !(0..i64::MAX / 2).contains(&u.login_count))
+        {
+            return Err(EmulatorError::Persistence(format!(
+                "{} holds out-of-range counters (seq or login_count)",
+                path.display()
+            )));
+        }
+        remove_stale_temp_files(path);
         Ok(Some(Self {
             app: doc.app,
             keys,
@@ -139,7 +153,7 @@ impl State {
     }
 
     pub(crate) fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
+        self.seq = self.seq.saturating_add(1);
         self.seq
     }
 
@@ -311,5 +325,38 @@ impl Shared {
             })?;
         }
         Ok(())
+    }
+}
+
+/// Removes the temp files an interrupted save of `path` left behind (`.NAME.tmp-PID-N`): they hold
+/// the private keys and the API key. A file of a process that is still running (another emulator
+/// saving the same file right now) is left alone where that can be told (`/proc`).
+fn remove_stale_temp_files(path: &Path) {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.split('-').next().unwrap_or_default();
+        let ours = pid == std::process::id().to_string();
+        let alive = !ours && !pid.is_empty() && Path::new("/proc").join(pid).exists();
+        if !alive && !ours {
+            if let Err(error) = fs::remove_file(entry.path()) {
+                tracing::warn!(file = %entry.path().display(), %error, "could not remove a stale temp file");
+            } else {
+                tracing::info!(file = %entry.path().display(), "removed a temp file left by an interrupted save");
+            }
+        }
     }
 }

@@ -214,3 +214,49 @@ async fn state_survives_restart_with_data_file() {
     assert_eq!(std::fs::read(&file).unwrap(), b"{not json");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn stale_temp_files_are_removed_and_hostile_counters_refused() {
+    let dir = std::env::temp_dir().join(format!(
+        "passage-emulator-stale-{}-{}",
+        std::process::id(),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("state.json");
+    let emu = Emulator::builder().data_file(&file).start().await.unwrap();
+    Api::new(&emu)
+        .create_user(json!({"email": "c@example.com"}))
+        .await;
+    emu.shutdown().await;
+    // A crash mid-save left a temp copy (private keys, API key) of a process long gone.
+    let stale = dir.join(".state.json.tmp-4000000000-7");
+    std::fs::write(&stale, b"{\"secret\": true}").unwrap();
+    let emu = Emulator::builder().data_file(&file).start().await.unwrap();
+    assert!(
+        !stale.exists(),
+        "the stale temp file was removed at start-up"
+    );
+    emu.shutdown().await;
+
+    // Counters at their maximum are refused at load with a clear error, never a later panic.
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    for (pointer, value) in [
+        ("/seq", json!(u64::MAX)),
+        ("/users/0/login_count", json!(i64::MAX)),
+    ] {
+        let mut hostile = saved.clone();
+        *hostile.pointer_mut(pointer).unwrap() = value;
+        std::fs::write(&file, serde_json::to_vec(&hostile).unwrap()).unwrap();
+        let error = Emulator::builder()
+            .data_file(&file)
+            .start()
+            .await
+            .expect_err("refused");
+        assert!(
+            error.to_string().contains("out-of-range"),
+            "{pointer}: {error}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
