@@ -101,34 +101,29 @@ fn explain_missing<S: TokenSource + ?Sized>(strategy: AuthStrategy, source: &S) 
         std::str::from_utf8(value).is_ok_and(|cookies| {
             cookies
                 .split(';')
-                .any(|pair| pair.trim_start().starts_with(AUTH_COOKIE_NAME_EQ))
+                .filter_map(|pair| pair.split_once('='))
+                .any(|(name, _)| name.trim() == AUTH_COOKIE_NAME)
         })
     });
-    match strategy {
-        AuthStrategy::Cookie => tracing::debug!(
-            looked_in = "the psg_auth_token cookie",
-            request_has_bearer_header = has_bearer,
-            "no Passage token in the request{}",
-            if has_bearer {
-                "; it carries an Authorization: Bearer header, which the cookie strategy does not read (set PASSAGE_AUTH_STRATEGY=header to use it)"
-            } else {
-                ""
-            }
+    let (looked_in, other_place_has_token, hint) = match strategy {
+        AuthStrategy::Cookie => (
+            "the psg_auth_token cookie",
+            has_bearer,
+            "; it carries an Authorization: Bearer header, which the cookie strategy does not read (set PASSAGE_AUTH_STRATEGY=header to use it)",
         ),
-        AuthStrategy::Header => tracing::debug!(
-            looked_in = "the Authorization: Bearer header",
-            request_has_auth_cookie = has_cookie,
-            "no Passage token in the request{}",
-            if has_cookie {
-                "; it carries a psg_auth_token cookie, which the header strategy does not read (set PASSAGE_AUTH_STRATEGY=cookie to use it)"
-            } else {
-                ""
-            }
+        AuthStrategy::Header => (
+            "the Authorization: Bearer header",
+            has_cookie,
+            "; it carries a psg_auth_token cookie, which the header strategy does not read (set PASSAGE_AUTH_STRATEGY=cookie to use it)",
         ),
-    }
+    };
+    tracing::debug!(
+        looked_in,
+        other_place_has_token,
+        "no Passage token in the request{}",
+        if other_place_has_token { hint } else { "" }
+    );
 }
-
-const AUTH_COOKIE_NAME_EQ: &str = "psg_auth_token=";
 
 /// Refuses oversized values and characters that no compact JWS contains.
 pub(crate) fn check_token_shape(token: &str) -> Result<(), AuthError> {

@@ -65,6 +65,7 @@ impl Jwks {
         settings: JwksSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let epoch = clock.now();
         Self::Remote(Arc::new(Remote {
             url,
             http,
@@ -73,6 +74,8 @@ impl Jwks {
             current: ArcSwapOption::empty(),
             state: Mutex::new(FetchState::default()),
             fetching: AtomicBool::new(false),
+            epoch,
+            quiet_until: AtomicU64::new(0),
             unknown_kids: quick_cache::sync::Cache::new(1024),
             pending_kids: quick_cache::sync::Cache::new(1024),
             fetches: AtomicU64::new(0),
@@ -178,6 +181,11 @@ pub(crate) struct Remote {
     state: Mutex<FetchState>,
     /// A fetch is in flight (a lock-free check for the hot path's refresh trigger).
     fetching: AtomicBool,
+    /// The instant `quiet_until` counts from.
+    epoch: Instant,
+    /// Nanoseconds after `epoch` before which a failed fetch may not be retried (0: none), so
+    /// that during an outage the hot path does not take the lock to learn it must wait.
+    quiet_until: AtomicU64,
     /// Kids a fetch that started after they were seen did not list, until when.
     unknown_kids: quick_cache::sync::Cache<Box<str>, Instant>,
     /// Kids not in the set, and when each was first seen.
@@ -286,10 +294,21 @@ impl Remote {
 
     /// Starts a refresh that nobody waits for, unless one runs or is not allowed yet.
     fn refresh_in_background(self: &Arc<Self>) {
-        if !self.fetching.load(Ordering::Acquire) {
-            // Refusals (backoff, ceiling) are already logged where they were decided.
-            let _ = self.start(Cause::Refresh);
+        if self.fetching.load(Ordering::Acquire) || self.backing_off() {
+            return;
         }
+        // A refusal (the fetch ceiling) needs no handling: the set in hand keeps serving.
+        let _ = self.start(Cause::Refresh);
+    }
+
+    /// Whether a failed fetch's backoff is still running (lock-free).
+    fn backing_off(&self) -> bool {
+        let quiet = self.quiet_until.load(Ordering::Acquire);
+        quiet != 0 && self.nanos_since_epoch(self.clock.now()) < quiet
+    }
+
+    fn nanos_since_epoch(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Schedules one refresh for the end of the unknown-kid cooldown, so that the first request
@@ -428,6 +447,7 @@ impl Remote {
             Ok(set) => {
                 state.failures = 0;
                 state.retry_at = None;
+                self.quiet_until.store(0, Ordering::Release);
                 self.current.store(Some(Arc::clone(set)));
                 tracing::debug!(keys = set.keys.len(), "JWKS refreshed");
             }
@@ -438,7 +458,10 @@ impl Remote {
                     self.settings.max_backoff,
                     state.failures,
                 );
-                state.retry_at = Some(self.clock.now() + delay);
+                let retry_at = self.clock.now() + delay;
+                state.retry_at = Some(retry_at);
+                self.quiet_until
+                    .store(self.nanos_since_epoch(retry_at).max(1), Ordering::Release);
                 tracing::warn!(
                     %reason,
                     failures = state.failures,
