@@ -12,6 +12,18 @@ use passage_tests::keys::claims;
 use passage_tests::*;
 use serde_json::json;
 
+/// A JWKS server publishing `key`, a manual clock, a handle reading both, and the issuer.
+async fn serve_on_clock(
+    key: &TestKey,
+    jwks: JwksSettings,
+) -> (JwksServer, ManualClock, Passage, String) {
+    let server = JwksServer::start(json!({"keys": [key.jwk()]})).await;
+    let clock = ManualClock::new();
+    let passage = passage_with_clock(&server.origin(), jwks, &clock);
+    let iss = issuer(&server.origin());
+    (server, clock, passage, iss)
+}
+
 /// Lets spawned tasks (the fetch, the test server) run for a moment of real time.
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -57,15 +69,9 @@ async fn concurrent_cold_verifications_share_one_fetch() {
 #[tokio::test]
 async fn an_unknown_kid_flood_fetches_at_most_once_per_cooldown() {
     let key = TestKey::generate("k1");
-    let server = JwksServer::start(json!({"keys": [key.jwk()]})).await;
-    let clock = ManualClock::new();
     let cooldown = Duration::from_secs(30);
-    let passage = passage_with_clock(
-        &server.origin(),
-        settings(|s| s.refresh_cooldown = cooldown),
-        &clock,
-    );
-    let iss = issuer(&server.origin());
+    let (server, clock, passage, iss) =
+        serve_on_clock(&key, settings(|s| s.refresh_cooldown = cooldown)).await;
     assert!(
         passage
             .validate_jwt(&token(&key, &iss, APP_ID, "u"))
@@ -114,15 +120,9 @@ async fn an_unknown_kid_flood_fetches_at_most_once_per_cooldown() {
 #[tokio::test]
 async fn a_key_rotated_in_within_the_cooldown_is_accepted_after_it_and_never_negatively_cached() {
     let old = TestKey::generate("old");
-    let server = JwksServer::start(json!({"keys": [old.jwk()]})).await;
-    let clock = ManualClock::new();
     let cooldown = Duration::from_secs(30);
-    let passage = passage_with_clock(
-        &server.origin(),
-        settings(|s| s.refresh_cooldown = cooldown),
-        &clock,
-    );
-    let iss = issuer(&server.origin());
+    let (server, clock, passage, iss) =
+        serve_on_clock(&old, settings(|s| s.refresh_cooldown = cooldown)).await;
     // t0: the first fetch.
     assert!(passage.warm_up().await.is_ok());
     assert_eq!(server.hits(), 1);
@@ -152,15 +152,9 @@ async fn a_key_rotated_in_within_the_cooldown_is_accepted_after_it_and_never_neg
 #[tokio::test]
 async fn a_kid_absent_from_a_fetch_that_started_after_it_was_seen_is_negatively_cached() {
     let key = TestKey::generate("k1");
-    let server = JwksServer::start(json!({"keys": [key.jwk()]})).await;
-    let clock = ManualClock::new();
     let cooldown = Duration::from_secs(30);
-    let passage = passage_with_clock(
-        &server.origin(),
-        settings(|s| s.refresh_cooldown = cooldown),
-        &clock,
-    );
-    let iss = issuer(&server.origin());
+    let (server, clock, passage, iss) =
+        serve_on_clock(&key, settings(|s| s.refresh_cooldown = cooldown)).await;
     assert!(passage.warm_up().await.is_ok());
     clock.advance(cooldown + Duration::from_secs(1));
     let stranger = TestKey::generate("stranger");
@@ -184,11 +178,8 @@ async fn a_kid_absent_from_a_fetch_that_started_after_it_was_seen_is_negatively_
 #[tokio::test]
 async fn a_cancelled_verification_never_stalls_the_fetch() {
     let key = TestKey::generate("k1");
-    let server = JwksServer::start(json!({"keys": [key.jwk()]})).await;
-    let clock = ManualClock::new();
+    let (server, clock, passage, iss) = serve_on_clock(&key, quick_jwks_settings()).await;
     server.delay(Some((clock.clone(), Duration::from_millis(1500))));
-    let passage = passage_with_clock(&server.origin(), quick_jwks_settings(), &clock);
-    let iss = issuer(&server.origin());
     let t = token(&key, &iss, APP_ID, "u");
     // The only waiter gives up after 100 ms (a client disconnect, a tower timeout).
     let dropped = tokio::time::timeout(Duration::from_millis(100), passage.validate_jwt(&t)).await;
@@ -255,19 +246,16 @@ async fn a_refresh_never_blocks_requests_and_follows_max_age() {
 #[tokio::test]
 async fn a_hanging_jwks_never_blocks_requests_until_max_stale() {
     let key = TestKey::generate("k1");
-    let server = JwksServer::start(json!({"keys": [key.jwk()]})).await;
-    let clock = ManualClock::new();
-    let passage = passage_with_clock(
-        &server.origin(),
+    let (server, clock, passage, iss) = serve_on_clock(
+        &key,
         settings(|s| {
             s.default_ttl = Duration::from_secs(2);
             s.min_ttl = Duration::ZERO;
             s.max_stale = Duration::from_secs(10);
             s.fetch_timeout = Duration::from_millis(200);
         }),
-        &clock,
-    );
-    let iss = issuer(&server.origin());
+    )
+    .await;
     assert!(passage.warm_up().await.is_ok());
     server.set(JwksMode::Hang);
     // Up to freshness (2 s) plus max-stale (10 s), every request is answered at once.
@@ -380,17 +368,14 @@ async fn a_rotated_in_key_is_accepted_after_one_refetch_and_a_rotated_out_key_st
 #[tokio::test]
 async fn a_kid_reused_with_other_key_material_drops_cached_tokens() {
     let first = TestKey::generate("same");
-    let server = JwksServer::start(json!({"keys": [first.jwk()]})).await;
-    let clock = ManualClock::new();
-    let passage = passage_with_clock(
-        &server.origin(),
+    let (server, clock, passage, iss) = serve_on_clock(
+        &first,
         settings(|s| {
             s.default_ttl = Duration::from_secs(10);
             s.min_ttl = Duration::ZERO;
         }),
-        &clock,
-    );
-    let iss = issuer(&server.origin());
+    )
+    .await;
     let t = token(&first, &iss, APP_ID, "u");
     assert!(passage.validate_jwt(&t).await.is_ok());
     let second = TestKey::generate("same");
@@ -470,17 +455,14 @@ async fn a_connection_refused_gives_keys_unavailable() {
 #[tokio::test]
 async fn cached_keys_keep_working_through_an_outage() {
     let key = TestKey::generate("k1");
-    let server = JwksServer::start(json!({"keys": [key.jwk()]})).await;
-    let clock = ManualClock::new();
-    let passage = passage_with_clock(
-        &server.origin(),
+    let (server, clock, passage, iss) = serve_on_clock(
+        &key,
         settings(|s| {
             s.default_ttl = Duration::from_secs(10);
             s.min_ttl = Duration::ZERO;
         }),
-        &clock,
-    );
-    let iss = issuer(&server.origin());
+    )
+    .await;
     assert!(
         passage
             .validate_jwt(&token(&key, &iss, APP_ID, "first"))
@@ -514,18 +496,15 @@ async fn cached_keys_keep_working_through_an_outage() {
 #[tokio::test]
 async fn keys_past_max_stale_are_not_used() {
     let key = TestKey::generate("k1");
-    let server = JwksServer::start(json!({"keys": [key.jwk()]})).await;
-    let clock = ManualClock::new();
-    let passage = passage_with_clock(
-        &server.origin(),
+    let (server, clock, passage, iss) = serve_on_clock(
+        &key,
         settings(|s| {
             s.default_ttl = Duration::from_secs(5);
             s.min_ttl = Duration::ZERO;
             s.max_stale = Duration::from_secs(5);
         }),
-        &clock,
-    );
-    let iss = issuer(&server.origin());
+    )
+    .await;
     let t = token(&key, &iss, APP_ID, "u");
     assert!(passage.validate_jwt(&t).await.is_ok());
     server.set(JwksMode::Status(500));
