@@ -5,7 +5,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::HeaderMap;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures::future::LocalBoxFuture;
-use passage_core::{AuthError, AuthenticatedUser, TokenSource, UserId};
+use passage_core::{AuthenticatedUser, TokenSource, UserId};
 
 use crate::error::PassageError;
 use crate::passage_from_app_data;
@@ -110,10 +110,13 @@ async fn authenticate(request: HttpRequest) -> Result<PassageUser, PassageError>
     let Some(passage) = passage else {
         return Err(PassageError::not_configured());
     };
-    Ok(passage
+    match passage
         .authenticate(&RequestHeaders(request.headers()))
-        .await?
-        .into())
+        .await
+    {
+        Ok(user) => Ok(user.into()),
+        Err(error) => Err(PassageError(passage.refuse(error))),
+    }
 }
 
 impl FromRequest for PassageUser {
@@ -187,9 +190,7 @@ impl FromRequest for MaybePassageUser {
         Box::pin(async move {
             match authenticate(request).await {
                 Ok(user) => Ok(Self(Some(user))),
-                Err(error) if error.auth_error().is_some_and(AuthError::is_anonymous) => {
-                    Ok(Self(None))
-                }
+                Err(error) if error.0.is_anonymous() => Ok(Self(None)),
                 Err(error) => Err(error),
             }
         })

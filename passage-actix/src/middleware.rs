@@ -139,7 +139,7 @@ where
                         .map(ServiceResponse::map_into_left_body)
                 }
                 Err(error) => {
-                    let response = request.error_response(PassageError::Auth(error));
+                    let response = request.error_response(PassageError(passage.refuse(error)));
                     Ok(response.map_into_right_body())
                 }
             }

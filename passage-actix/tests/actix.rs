@@ -6,6 +6,7 @@ use actix_web::{App, HttpResponse, test, web};
 use passage_actix::{MaybePassageUser, PassageAuth, PassageUser};
 use passage_core::{AuthStrategy, Passage};
 use passage_tests::adapter_fixtures::*;
+use passage_tests::conformance::{Get, Harness, Reply, Routes};
 
 async fn required(user: PassageUser) -> HttpResponse {
     HttpResponse::Ok().body(user.user_id().to_string())
@@ -70,142 +71,80 @@ macro_rules! get {
     }};
 }
 
-fn header<'a>(headers: &'a actix_web::http::header::HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
+/// The conformance suite's harness: its routes in an actix `App`, called through actix's test
+/// service. The state is `web::Data<Passage>`; the middleware is [`PassageAuth`].
+struct Actix;
 
-#[actix_web::test]
-async fn valid_tokens_pass_in_both_strategies_and_both_app_data_forms() {
-    let fx = Fixture::start().await;
-    for strategy in BOTH {
-        for provide in [Provide::Data, Provide::Plain] {
-            let app = app!(fx.passage(strategy), provide);
-            for path in [
-                "/required",
-                "/optional",
-                "/guarded/me",
-                "/guarded/maybe",
-                "/from-data/me",
-            ] {
-                let (status, _, body) = get!(&app, path, Some(token_header(strategy, &fx.token)));
-                assert_eq!(status, StatusCode::OK, "{strategy} {path}");
-                assert_eq!(body, fx.user_id.as_bytes(), "{strategy} {path}");
-            }
+impl Harness for Actix {
+    const NAME: &'static str = "actix";
+    const MIDDLEWARE: bool = true;
+
+    async fn serve(&self, routes: Routes, requests: Vec<Get>) -> Vec<Reply> {
+        let mut app = App::new();
+        if let Some(passage) = routes.state {
+            app = app.app_data(web::Data::new(passage));
         }
+        let layer = routes.layer;
+        let app = test::init_service(
+            app.route("/required", web::get().to(required))
+                .route("/optional", web::get().to(optional))
+                .service(
+                    web::scope("/guarded")
+                        .wrap(match layer {
+                            Some(passage) => PassageAuth::new(passage),
+                            None => PassageAuth::from_app_data(),
+                        })
+                        .route("/me", web::get().to(required))
+                        .route("/maybe", web::get().to(optional)),
+                ),
+        )
+        .await;
+        let mut replies = Vec::new();
+        for request in requests {
+            let (status, headers, body) = get!(&app, request.path, request.header);
+            replies.push(Reply::new(status.as_u16(), &headers, body));
+        }
+        replies
     }
 }
 
+passage_tests::conformance_suite!(
+    actix_web::test,
+    Actix,
+    a_missing_handle_is_a_500,
+    middleware_users_are_reused_only_for_the_same_handle
+);
+
+/// Both forms of app data work: `web::Data<Passage>` and a plain `Passage`, and the middleware
+/// can take its handle from either.
 #[actix_web::test]
-async fn absent_token_is_401_with_a_bare_challenge() {
+async fn both_app_data_forms_and_the_app_data_middleware_work() {
     let fx = Fixture::start().await;
-    for strategy in BOTH {
-        let app = app!(fx.passage(strategy), Provide::Data);
-        for path in [
-            "/required",
-            "/guarded/me",
-            "/guarded/maybe",
-            "/from-data/me",
-        ] {
-            let (status, headers, body) = get!(&app, path, None);
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
-            assert_eq!(header(&headers, "www-authenticate"), Some("Bearer"));
-            assert_eq!(header(&headers, "content-type"), Some("application/json"));
-            assert_terse(&body);
+    for provide in [Provide::Data, Provide::Plain] {
+        let app = app!(fx.passage(AuthStrategy::Header), provide);
+        for path in ["/required", "/optional", "/guarded/me", "/from-data/me"] {
+            let (status, _, body) = get!(
+                &app,
+                path,
+                Some(token_header(AuthStrategy::Header, &fx.token))
+            );
+            assert_eq!(
+                (status, body),
+                (StatusCode::OK, fx.user_id.clone().into_bytes()),
+                "{path}"
+            );
         }
-        // The token in the other source does not count.
-        let other = match strategy {
-            AuthStrategy::Cookie => AuthStrategy::Header,
-            _ => AuthStrategy::Cookie,
-        };
-        let (status, _, _) = get!(&app, "/required", Some(token_header(other, &fx.token)));
+        let (status, _, _) = get!(&app, "/from-data/me", None);
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-}
-
-#[actix_web::test]
-async fn expired_and_forged_tokens_are_401_invalid_token_everywhere() {
-    let fx = Fixture::start().await;
-    let stranger = Fixture::start().await;
-    let stranger_token = stranger.emu.mint_token(&fx.user_id).unwrap();
-    for strategy in BOTH {
-        let app = app!(fx.passage(strategy), Provide::Data);
-        for token in [
-            fx.expired(),
-            fx.forged(),
-            stranger_token.clone(),
-            "not-a-jwt".to_owned(),
-        ] {
-            for path in ["/required", "/optional", "/guarded/me", "/guarded/maybe"] {
-                let (status, headers, body) =
-                    get!(&app, path, Some(token_header(strategy, &token)));
-                assert_eq!(
-                    status,
-                    StatusCode::UNAUTHORIZED,
-                    "{strategy} {path} {token}"
-                );
-                assert_eq!(
-                    header(&headers, "www-authenticate"),
-                    Some(r#"Bearer error="invalid_token""#)
-                );
-                assert_terse(&body);
-            }
-        }
-    }
-}
-
-#[actix_web::test]
-async fn optional_route_is_anonymous_without_a_token() {
-    let fx = Fixture::start().await;
-    for strategy in BOTH {
-        let app = app!(fx.passage(strategy), Provide::Plain);
-        let (status, _, body) = get!(&app, "/optional", None);
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::OK, &b"anonymous"[..])
-        );
-    }
-}
-
-#[actix_web::test]
-async fn unavailable_keys_are_503_with_retry_after_even_on_optional_routes() {
-    let fx = Fixture::start().await;
-    for strategy in BOTH {
-        let app = app!(unreachable_passage(strategy), Provide::Data);
-        for path in ["/required", "/optional", "/guarded/me"] {
-            let (status, headers, body) = get!(&app, path, Some(token_header(strategy, &fx.token)));
-            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
-            let retry: u64 = header(&headers, "retry-after").unwrap().parse().unwrap();
-            assert!((1..=60).contains(&retry));
-            assert!(headers.get("www-authenticate").is_none());
-            assert_terse(&body);
-        }
-    }
-}
-
-#[actix_web::test]
-async fn missing_passage_is_a_500_not_a_panic() {
-    let fx = Fixture::start().await;
     let app = app!(fx.passage(AuthStrategy::Header), Provide::Nothing);
-    for path in ["/required", "/optional", "/from-data/me"] {
-        let (status, _, body) = get!(
-            &app,
-            path,
-            Some(token_header(AuthStrategy::Header, &fx.token))
-        );
-        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
-        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(json["code"], "passage_not_configured");
-    }
-    // The middleware's own handle is enough: the extractor reuses the user it put in extensions.
     let (status, _, body) = get!(
         &app,
-        "/guarded/me",
+        "/from-data/me",
         Some(token_header(AuthStrategy::Header, &fx.token))
     );
-    assert_eq!(
-        (status, body),
-        (StatusCode::OK, fx.user_id.clone().into_bytes())
-    );
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_terse(&body);
 }
 
 #[actix_web::test]
@@ -231,30 +170,4 @@ async fn fetch_reads_the_user_through_the_management_api() {
         String::from_utf8(body).unwrap(),
         format!("{} alice@example.com", fx.user_id)
     );
-}
-
-#[actix_web::test]
-async fn a_user_verified_by_another_handle_is_verified_again() {
-    let fx = Fixture::start().await;
-    // The middleware verifies with the fixture's handle; the app data names another one (that
-    // cannot reach any keys). The extractor must not take the middleware's user for its own.
-    let app = test::init_service(
-        App::new()
-            .app_data(web::Data::new(unreachable_passage(AuthStrategy::Header)))
-            .service(
-                web::scope("/guarded")
-                    .wrap(PassageAuth::new(fx.passage(AuthStrategy::Header)))
-                    .route("/me", web::get().to(required))
-                    .route("/maybe", web::get().to(optional)),
-            ),
-    )
-    .await;
-    for path in ["/guarded/me", "/guarded/maybe"] {
-        let (status, _, _) = get!(
-            &app,
-            path,
-            Some(token_header(AuthStrategy::Header, &fx.token))
-        );
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
-    }
 }

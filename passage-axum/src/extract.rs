@@ -2,7 +2,7 @@
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use passage_core::{AuthError, AuthenticatedUser, Passage, UserId};
+use passage_core::{AuthenticatedUser, Passage, Refusal, UserId};
 
 use crate::rejection::PassageRejection;
 
@@ -60,13 +60,16 @@ impl From<AuthenticatedUser> for PassageUser {
 }
 
 /// Verifies the request's token, unless a layer with the same handle already did.
-async fn authenticate(parts: &Parts, passage: Passage) -> Result<PassageUser, AuthError> {
+async fn authenticate(parts: &Parts, passage: Passage) -> Result<PassageUser, Refusal> {
     if let Some(user) = parts.extensions.get::<PassageUser>()
         && user.verified_by(&passage)
     {
         return Ok(user.clone());
     }
-    Ok(passage.authenticate(parts).await?.into())
+    match passage.authenticate(parts).await {
+        Ok(user) => Ok(user.into()),
+        Err(error) => Err(passage.refuse(error)),
+    }
 }
 
 impl<S> FromRequestParts<S> for PassageUser
@@ -94,7 +97,7 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(AuthError::optional(
+        Ok(Refusal::optional(
             authenticate(parts, Passage::from_ref(state)).await,
         )?)
     }

@@ -106,7 +106,7 @@ where
                     parts.extensions.insert(PassageUser::from(user));
                     inner.call(Request::from_parts(parts, body)).await
                 }
-                Err(error) => Ok(PassageRejection::from(error).into_response()),
+                Err(error) => Ok(PassageRejection(passage.refuse(error)).into_response()),
             }
         })
     }

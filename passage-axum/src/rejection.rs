@@ -3,10 +3,10 @@
 use std::fmt;
 
 use axum::response::{IntoResponse, Response};
-use passage_core::AuthError;
+use passage_core::{AuthError, Refusal};
 
-/// Why a request was refused; as a response it is [`AuthError::response`] (401, or 503 with
-/// `Retry-After` when the signing keys are unavailable).
+/// Why a request was refused: the core's [`Refusal`], whose answer it sends (401 with the app's
+/// `WWW-Authenticate` challenge, or 503 with `Retry-After` when the signing keys are unavailable).
 ///
 /// To answer in your own format (an HTML page, a redirect to the login page), take the user
 /// through your own rejection type with a `From<PassageRejection>` impl, for example with
@@ -38,21 +38,9 @@ use passage_core::AuthError;
 /// assert_eq!(response.headers()["www-authenticate"], "Bearer");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PassageRejection(AuthError);
+pub struct PassageRejection(pub Refusal);
 
 impl PassageRejection {
-    /// The core error (for logs; never show its reason to the client).
-    ///
-    /// ```
-    /// use passage_axum::PassageRejection;
-    /// use passage_core::AuthError;
-    /// let rejection = PassageRejection::from(AuthError::MissingToken);
-    /// assert_eq!(rejection.auth_error(), &AuthError::MissingToken);
-    /// ```
-    pub fn auth_error(&self) -> &AuthError {
-        &self.0
-    }
-
     /// The status this rejection answers with (401 or 503), like axum's own rejections.
     ///
     /// ```
@@ -78,22 +66,17 @@ impl PassageRejection {
     pub fn body_text(&self) -> String {
         self.0.response().body.to_owned()
     }
+}
 
-    /// Takes the core error out.
-    ///
-    /// ```
-    /// use passage_axum::PassageRejection;
-    /// use passage_core::AuthError;
-    /// assert_eq!(PassageRejection::from(AuthError::MissingToken).into_inner(), AuthError::MissingToken);
-    /// ```
-    pub fn into_inner(self) -> AuthError {
-        self.0
+impl From<Refusal> for PassageRejection {
+    fn from(refusal: Refusal) -> Self {
+        Self(refusal)
     }
 }
 
 impl From<AuthError> for PassageRejection {
     fn from(error: AuthError) -> Self {
-        Self(error)
+        Self(error.into())
     }
 }
 

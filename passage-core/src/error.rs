@@ -1,7 +1,10 @@
 //! Authentication errors, and the one mapping from them to an HTTP answer that every adapter uses.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::challenge::{BearerError, Challenge};
 
 /// Why a request could not be authenticated.
 ///
@@ -137,7 +140,7 @@ pub struct ErrorResponse {
     /// 401 or 503.
     pub status: u16,
     /// The `WWW-Authenticate` challenge (RFC 6750) on 401.
-    pub www_authenticate: Option<&'static str>,
+    pub challenge: Option<Challenge>,
     /// Seconds for `Retry-After` on 503.
     pub retry_after: Option<u64>,
     /// A terse JSON body that reveals nothing about why verification failed.
@@ -158,7 +161,7 @@ impl ErrorResponse {
     pub const fn passage_missing() -> Self {
         Self {
             status: 500,
-            www_authenticate: None,
+            challenge: None,
             retry_after: None,
             body: r#"{"code":"passage_not_configured","error":"authentication is not configured on this server"}"#,
         }
@@ -174,8 +177,9 @@ impl ErrorResponse {
     pub fn headers(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
         [
             Some(("content-type", Self::CONTENT_TYPE.to_owned())),
-            self.www_authenticate
-                .map(|c| ("www-authenticate", c.to_owned())),
+            self.challenge
+                .as_ref()
+                .map(|c| ("www-authenticate", c.to_string())),
             self.retry_after.map(|s| ("retry-after", s.to_string())),
         ]
         .into_iter()
@@ -248,26 +252,43 @@ impl AuthError {
         }
     }
 
-    /// The whole answer: status, RFC 6750 challenge, `Retry-After` and body.
+    /// The whole answer: status, RFC 6750 challenge, `Retry-After` and body. The challenge names
+    /// no realm; a [`Refusal`](crate::Refusal) made by [`Passage::refuse`](crate::Passage::refuse)
+    /// names the app's.
     ///
     /// ```
-    /// use passage_core::{AuthError, InvalidTokenReason};
+    /// use passage_core::{AuthError, BearerError, InvalidTokenReason};
     /// let response = AuthError::InvalidToken(InvalidTokenReason::Expired).response();
     /// assert_eq!(response.status, 401);
-    /// assert_eq!(response.www_authenticate, Some(r#"Bearer error="invalid_token""#));
+    /// assert_eq!(response.challenge.unwrap().error(), Some(BearerError::InvalidToken));
     /// assert!(!response.body.contains("expired"));
     /// ```
     pub fn response(&self) -> ErrorResponse {
+        self.response_in(None)
+    }
+
+    /// The answer, with `realm` in the challenge of a 401.
+    pub(crate) fn response_in(&self, realm: Option<&Arc<str>>) -> ErrorResponse {
+        let challenge = |error: Option<BearerError>| {
+            let mut challenge = Challenge::bearer();
+            if let Some(realm) = realm {
+                challenge = challenge.with_realm(Arc::clone(realm));
+            }
+            if let Some(error) = error {
+                challenge = challenge.with_error(error);
+            }
+            Some(challenge)
+        };
         match self {
             Self::MissingToken => ErrorResponse {
                 status: 401,
-                www_authenticate: Some("Bearer"),
+                challenge: challenge(None),
                 retry_after: None,
                 body: r#"{"code":"unauthorized","error":"authentication required"}"#,
             },
             Self::InvalidToken(_) => ErrorResponse {
                 status: 401,
-                www_authenticate: Some(r#"Bearer error="invalid_token""#),
+                challenge: challenge(Some(BearerError::InvalidToken)),
                 retry_after: None,
                 body: r#"{"code":"invalid_token","error":"the auth token is not valid"}"#,
             },
@@ -280,7 +301,7 @@ impl AuthError {
                 };
                 ErrorResponse {
                     status: 503,
-                    www_authenticate: None,
+                    challenge: None,
                     retry_after: Some(retry_after),
                     body: r#"{"code":"auth_unavailable","error":"authentication is temporarily unavailable"}"#,
                 }
@@ -297,8 +318,8 @@ mod tests {
     fn responses() {
         let missing = AuthError::MissingToken.response();
         assert_eq!(
-            (missing.status, missing.www_authenticate),
-            (401, Some("Bearer"))
+            (missing.status, missing.challenge),
+            (401, Some(Challenge::bearer()))
         );
         let unavailable = AuthError::KeysUnavailable(KeysUnavailableReason::Backoff {
             retry_after: Duration::from_millis(200),
@@ -308,7 +329,7 @@ mod tests {
             (unavailable.status, unavailable.retry_after),
             (503, Some(1))
         );
-        assert!(unavailable.www_authenticate.is_none());
+        assert!(unavailable.challenge.is_none());
         for body in [missing.body, unavailable.body] {
             assert!(serde_json::from_str::<serde_json::Value>(body).is_ok());
         }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::authenticated_user::AuthenticatedUser;
 use crate::config::{Config, ConfigError};
 use crate::error::AuthError;
+use crate::refusal::Refusal;
 use crate::token_source::{TokenSource, extract_token};
 use crate::user_id::UserId;
 use crate::verifier::{VerifiedToken, Verifier};
@@ -32,6 +33,8 @@ pub struct Passage {
 
 struct Inner {
     config: Config,
+    /// The app ID, as the realm of refusals' challenges (shared, not copied per refusal).
+    realm: Arc<str>,
     http: reqwest::Client,
     verifier: Verifier,
 }
@@ -92,6 +95,7 @@ impl Passage {
     fn from_parts(config: Config, http: reqwest::Client, verifier: Verifier) -> Self {
         Self {
             inner: Arc::new(Inner {
+                realm: Arc::from(config.app_id()),
                 config,
                 http,
                 verifier,
@@ -127,6 +131,23 @@ impl Passage {
     /// The configuration this handle was built with.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The refusal an adapter answers `error` with: the core's status, body and headers, with
+    /// the app ID as the realm of the `WWW-Authenticate` challenge.
+    ///
+    /// ```
+    /// use passage_core::{AuthError, Config, Passage};
+    /// # fn run() -> Result<(), passage_core::ConfigError> {
+    /// let passage = Passage::new(Config::builder("app42").build()?)?;
+    /// let refusal = passage.refuse(AuthError::MissingToken);
+    /// let challenge = refusal.response().challenge.expect("a 401 has a challenge");
+    /// assert_eq!(challenge.to_string(), r#"Bearer realm="app42""#);
+    /// # Ok(()) }
+    /// # run().unwrap();
+    /// ```
+    pub fn refuse(&self, error: AuthError) -> Refusal {
+        Refusal::from(error).with_realm(Arc::clone(&self.inner.realm))
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {

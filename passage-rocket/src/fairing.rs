@@ -13,8 +13,14 @@ enum Source {
 }
 
 /// Builds a [`Passage`] handle when Rocket ignites and puts it in managed state, where the
-/// guards find it. A configuration that cannot work makes ignite fail (with the reason logged),
-/// so a misconfigured app does not start rather than failing at its first request.
+/// guards find it, and registers the [`catchers`](crate::catchers) at `/` so that refusals carry
+/// their challenge, `Retry-After` and JSON body. A configuration that cannot work makes ignite
+/// fail (with the reason logged), so a misconfigured app does not start rather than failing at
+/// its first request.
+///
+/// An app with its own 401, 503 or 500 catchers at `/` calls
+/// [`without_catchers`](PassageFairing::without_catchers) (two catchers for one status at one base
+/// collide, and launch fails) and renders [`PassageError`](crate::PassageError) itself.
 ///
 /// ```no_run
 /// use passage_rocket::PassageFairing;
@@ -27,6 +33,7 @@ enum Source {
 #[derive(Debug, Clone)]
 pub struct PassageFairing {
     source: Source,
+    catchers: bool,
 }
 
 impl PassageFairing {
@@ -38,6 +45,7 @@ impl PassageFairing {
     pub fn from_env() -> Self {
         Self {
             source: Source::Env,
+            catchers: true,
         }
     }
 
@@ -52,6 +60,7 @@ impl PassageFairing {
     pub fn new(config: Config) -> Self {
         Self {
             source: Source::Config(Box::new(config)),
+            catchers: true,
         }
     }
 
@@ -65,7 +74,18 @@ impl PassageFairing {
     pub fn with_passage(passage: Passage) -> Self {
         Self {
             source: Source::Passage(passage),
+            catchers: true,
         }
+    }
+
+    /// Leaves the catchers out, for an app that registers its own at `/`.
+    ///
+    /// ```no_run
+    /// let rocket = rocket::build().attach(passage_rocket::PassageFairing::from_env().without_catchers());
+    /// ```
+    pub fn without_catchers(mut self) -> Self {
+        self.catchers = false;
+        self
     }
 }
 
@@ -92,7 +112,14 @@ impl Fairing for PassageFairing {
             Source::Passage(passage) => Ok(passage.clone()),
         };
         match passage {
-            Ok(passage) => Ok(rocket.manage(passage)),
+            Ok(passage) => {
+                let rocket = rocket.manage(passage);
+                if self.catchers {
+                    Ok(rocket.register("/", crate::catchers()))
+                } else {
+                    Ok(rocket)
+                }
+            }
             Err(error) => {
                 tracing::error!(%error, "passage-rocket: invalid Passage configuration");
                 Err(rocket)

@@ -1,7 +1,7 @@
 //! The [`PassageUser`] and [`MaybePassageUser`] request guards, and [`RequestHeaders`], Rocket's
 //! header map seen as a [`TokenSource`].
 
-use passage_core::{AuthError, AuthenticatedUser, Passage, TokenSource, UserId};
+use passage_core::{AuthenticatedUser, Passage, Refusal, TokenSource, UserId};
 use rocket::http::{HeaderMap, Status};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
@@ -104,7 +104,7 @@ async fn authenticate<'r>(request: &'r Request<'_>) -> &'r Result<PassageUser, P
                 .authenticate(&RequestHeaders(request.headers()))
                 .await
                 .map(PassageUser::from)
-                .map_err(PassageError::Auth);
+                .map_err(|error| PassageError(passage.refuse(error)));
             Cached(Some(result))
         })
         .await;
@@ -115,7 +115,8 @@ async fn authenticate<'r>(request: &'r Request<'_>) -> &'r Result<PassageUser, P
     }
 }
 
-static NOT_RUN: Result<PassageUser, PassageError> = Err(PassageError::PassageNotConfigured);
+static NOT_RUN: Result<PassageUser, PassageError> =
+    Err(PassageError(Refusal::passage_not_configured()));
 
 /// The error a Passage guard cached for this request, for the catcher of `status`: only an
 /// error of that very status, so a handler's own 500 or 503 on a route whose optional guard saw
@@ -218,9 +219,7 @@ impl<'r> FromRequest<'r> for MaybePassageUser {
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
         match authenticate(request).await {
             Ok(user) => Outcome::Success(Self(Some(user.clone()))),
-            Err(error) if error.auth_error().is_some_and(AuthError::is_anonymous) => {
-                Outcome::Success(Self(None))
-            }
+            Err(error) if error.0.is_anonymous() => Outcome::Success(Self(None)),
             Err(error) => Outcome::Error((error.status(), error.clone())),
         }
     }

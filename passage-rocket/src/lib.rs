@@ -4,8 +4,9 @@
 //!
 //! Token extraction and verification happen in [`passage_core`]; this crate only reads the
 //! handle from managed state and translates results into Rocket idioms. A failing guard answers
-//! `Outcome::Error((status, PassageError))`; the [`catchers`] render that error (status,
-//! `WWW-Authenticate`, `Retry-After`, JSON body) from the request-local cache.
+//! `Outcome::Error((status, PassageError))`; the [`catchers`], which [`PassageFairing`] registers,
+//! render that error (status, `WWW-Authenticate`, `Retry-After`, JSON body) from the
+//! request-local cache.
 //!
 //! ```no_run
 //! use passage_rocket::{MaybePassageUser, PassageFairing, PassageUser};
@@ -29,7 +30,6 @@
 //!     rocket::build()
 //!         .attach(PassageFairing::from_env())
 //!         .mount("/", routes![me, home])
-//!         .register("/", passage_rocket::catchers())
 //! }
 //! ```
 //!
@@ -68,8 +68,10 @@ use crate::error::Fallback;
 
 /// Catchers for 401, 503 and 500 that answer with the error a Passage guard cached for the
 /// request (so 401s carry `WWW-Authenticate`, 503s `Retry-After`, and all a terse JSON body).
-/// Register them at the base where the guarded routes are mounted; a 401/503/500 from elsewhere
-/// is answered with a generic JSON body.
+/// [`PassageFairing`] registers them at `/`; register them yourself (at the base where the guarded
+/// routes are mounted) when the handle is managed with `.manage(passage)` or the fairing is built
+/// [`without_catchers`](PassageFairing::without_catchers). A 401/503/500 from elsewhere is answered
+/// with a generic JSON body.
 ///
 /// ```no_run
 /// let rocket = rocket::build().register("/", passage_rocket::catchers());

@@ -32,7 +32,7 @@ use std::convert::Infallible;
 use std::fmt;
 
 use http::HeaderMap;
-use passage_core::{AuthError, AuthenticatedUser, Passage};
+use passage_core::{AuthError, AuthenticatedUser, Passage, Refusal};
 use warp::Filter;
 use warp::reject::{Reject, Rejection};
 use warp::reply::{Reply, Response};
@@ -91,7 +91,9 @@ pub fn user(passage: Passage) -> impl Filter<Extract = (PassageUser,), Error = R
     with_headers(passage).and_then(|passage: Passage, headers: HeaderMap| async move {
         match passage.authenticate(&headers).await {
             Ok(user) => Ok(PassageUser::from(user)),
-            Err(error) => Err(warp::reject::custom(PassageRejection(error))),
+            Err(error) => Err(warp::reject::custom(PassageRejection(
+                passage.refuse(error),
+            ))),
         }
     })
 }
@@ -116,7 +118,9 @@ pub fn optional_user(
     with_headers(passage).and_then(|passage: Passage, headers: HeaderMap| async move {
         match passage.authenticate_optional(&headers).await {
             Ok(user) => Ok(user.map(PassageUser::from)),
-            Err(error) => Err(warp::reject::custom(PassageRejection(error))),
+            Err(error) => Err(warp::reject::custom(PassageRejection(
+                passage.refuse(error),
+            ))),
         }
     })
 }
@@ -145,7 +149,7 @@ fn with_headers(
 /// assert_eq!(response.headers()["www-authenticate"], "Bearer");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct PassageRejection(AuthError);
+pub struct PassageRejection(pub Refusal);
 
 /// Terse on purpose: warp writes a rejection's `Debug` into the 500 it answers when no
 /// `recover` handles it, so it must not tell a client why its token failed.
@@ -157,22 +161,15 @@ impl fmt::Debug for PassageRejection {
     }
 }
 
-impl PassageRejection {
-    /// The core error (for logs; never show its reason to the client).
-    ///
-    /// ```
-    /// use passage_core::AuthError;
-    /// use passage_warp::PassageRejection;
-    /// assert_eq!(PassageRejection::from(AuthError::MissingToken).auth_error(), &AuthError::MissingToken);
-    /// ```
-    pub fn auth_error(&self) -> &AuthError {
-        &self.0
+impl From<Refusal> for PassageRejection {
+    fn from(refusal: Refusal) -> Self {
+        Self(refusal)
     }
 }
 
 impl From<AuthError> for PassageRejection {
     fn from(error: AuthError) -> Self {
-        Self(error)
+        Self(error.into())
     }
 }
 

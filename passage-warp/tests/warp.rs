@@ -4,6 +4,7 @@
 use http::{HeaderMap, StatusCode};
 use passage_core::{AuthStrategy, Passage};
 use passage_tests::adapter_fixtures::*;
+use passage_tests::conformance::{self, Get, Harness, Routes};
 use passage_warp::{PassageUser, handle_rejection, optional_user, user};
 use warp::{Filter, Rejection, Reply};
 
@@ -46,102 +47,26 @@ where
     )
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
+/// The conformance suite's harness: its routes as warp filters, called with `warp::test`.
+struct Warp;
 
-#[tokio::test]
-async fn valid_tokens_pass_in_both_strategies() {
-    let fx = Fixture::start().await;
-    for strategy in BOTH {
-        let app = routes(fx.passage(strategy));
-        for path in ["/required", "/optional"] {
-            let (status, _, body) = get(&app, path, Some(token_header(strategy, &fx.token))).await;
-            assert_eq!(status, StatusCode::OK, "{strategy} {path}");
-            assert_eq!(body, fx.user_id.as_bytes(), "{strategy} {path}");
+impl Harness for Warp {
+    const NAME: &'static str = "warp";
+    // warp has filters, not middleware: every route names its handle.
+    const MIDDLEWARE: bool = false;
+
+    async fn serve(&self, app: Routes, requests: Vec<Get>) -> Vec<conformance::Reply> {
+        let filter = routes(app.state.expect("warp's filters take the handle"));
+        let mut replies = Vec::new();
+        for request in requests {
+            let (status, headers, body) = get(&filter, request.path, request.header).await;
+            replies.push(conformance::Reply::new(status.as_u16(), &headers, body));
         }
+        replies
     }
 }
 
-#[tokio::test]
-async fn absent_token_is_401_with_a_bare_challenge() {
-    let fx = Fixture::start().await;
-    for strategy in BOTH {
-        let app = routes(fx.passage(strategy));
-        let (status, headers, body) = get(&app, "/required", None).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert_eq!(header(&headers, "www-authenticate"), Some("Bearer"));
-        assert_eq!(header(&headers, "content-type"), Some("application/json"));
-        assert_terse(&body);
-        let other = match strategy {
-            AuthStrategy::Cookie => AuthStrategy::Header,
-            _ => AuthStrategy::Cookie,
-        };
-        let (status, _, _) = get(&app, "/required", Some(token_header(other, &fx.token))).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
-    }
-}
-
-#[tokio::test]
-async fn expired_and_forged_tokens_are_401_invalid_token() {
-    let fx = Fixture::start().await;
-    let stranger = Fixture::start().await;
-    let stranger_token = stranger.emu.mint_token(&fx.user_id).unwrap();
-    for strategy in BOTH {
-        let app = routes(fx.passage(strategy));
-        for token in [
-            fx.expired(),
-            fx.forged(),
-            stranger_token.clone(),
-            "not-a-jwt".to_owned(),
-        ] {
-            for path in ["/required", "/optional"] {
-                let (status, headers, body) =
-                    get(&app, path, Some(token_header(strategy, &token))).await;
-                assert_eq!(
-                    status,
-                    StatusCode::UNAUTHORIZED,
-                    "{strategy} {path} {token}"
-                );
-                assert_eq!(
-                    header(&headers, "www-authenticate"),
-                    Some(r#"Bearer error="invalid_token""#)
-                );
-                assert_terse(&body);
-            }
-        }
-    }
-}
-
-#[tokio::test]
-async fn optional_route_is_anonymous_without_a_token() {
-    let fx = Fixture::start().await;
-    for strategy in BOTH {
-        let app = routes(fx.passage(strategy));
-        let (status, _, body) = get(&app, "/optional", None).await;
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::OK, &b"anonymous"[..])
-        );
-    }
-}
-
-#[tokio::test]
-async fn unavailable_keys_are_503_with_retry_after_even_on_optional_routes() {
-    let fx = Fixture::start().await;
-    for strategy in BOTH {
-        let app = routes(unreachable_passage(strategy));
-        for path in ["/required", "/optional"] {
-            let (status, headers, body) =
-                get(&app, path, Some(token_header(strategy, &fx.token))).await;
-            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
-            let retry: u64 = header(&headers, "retry-after").unwrap().parse().unwrap();
-            assert!((1..=60).contains(&retry));
-            assert!(headers.get("www-authenticate").is_none());
-            assert_terse(&body);
-        }
-    }
-}
+passage_tests::conformance_suite!(tokio::test, Warp);
 
 #[tokio::test]
 async fn other_rejections_pass_through_the_recover_handler() {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod adapter_fixtures;
+pub mod conformance;
 pub mod jwks_server;
 pub mod keys;
 

@@ -257,13 +257,15 @@ fn forge(token: &str) -> String {
     String::from_utf8(bytes).unwrap()
 }
 
-const INVALID: Option<&str> = Some(r#"Bearer error="invalid_token""#);
-
 /// Every route of the contract, for one app in one strategy, on a fresh emulator.
 async fn check_contract(name: &'static str, strategy: &'static str) {
     let emu = Emulator::builder().start().await.unwrap();
     let user_id = emu.create_user("alice@example.com").unwrap();
     let token = emu.mint_token(&user_id).unwrap();
+    // The challenges name the app as realm (RFC 6750).
+    let bare = format!(r#"Bearer realm="{}""#, emu.app_id());
+    let invalid = format!(r#"Bearer realm="{}", error="invalid_token""#, emu.app_id());
+    let (bare, invalid) = (Some(bare.as_str()), Some(invalid.as_str()));
     let expired = emu
         .mint_token_with(
             &user_id,
@@ -341,7 +343,7 @@ async fn check_contract(name: &'static str, strategy: &'static str) {
     probe.assert_refused(
         &answer,
         StatusCode::UNAUTHORIZED,
-        Some("Bearer"),
+        bare,
         "/authenticated without a token",
     );
     for (what, bad) in [
@@ -353,7 +355,7 @@ async fn check_contract(name: &'static str, strategy: &'static str) {
         probe.assert_refused(
             &answer,
             StatusCode::UNAUTHORIZED,
-            INVALID,
+            invalid,
             &format!("/authenticated {what}"),
         );
     }
@@ -395,7 +397,7 @@ async fn check_contract(name: &'static str, strategy: &'static str) {
         probe.assert_refused(
             &answer,
             StatusCode::UNAUTHORIZED,
-            INVALID,
+            invalid,
             &format!("/optional {what}"),
         );
     }
@@ -420,11 +422,11 @@ async fn check_contract(name: &'static str, strategy: &'static str) {
     probe.assert_refused(
         &answer,
         StatusCode::UNAUTHORIZED,
-        Some("Bearer"),
+        bare,
         "/me without a token",
     );
     let answer = probe.get("/me", Some(&forge(&token))).await;
-    probe.assert_refused(&answer, StatusCode::UNAUTHORIZED, INVALID, "/me forged");
+    probe.assert_refused(&answer, StatusCode::UNAUTHORIZED, invalid, "/me forged");
     fault(&emu, "api", 503).await;
     let answer = probe.get("/me", Some(&token)).await;
     assert_eq!(
@@ -501,10 +503,11 @@ async fn check_axum_admin(probe: &Probe, token: &str, emu: &Emulator, user_id: &
     use reqwest::Method;
     let label = &probe.label;
     let answer = probe.get("/admin/users/nobody", None).await;
+    let bare = format!(r#"Bearer realm="{}""#, emu.app_id());
     probe.assert_refused(
         &answer,
         StatusCode::UNAUTHORIZED,
-        Some("Bearer"),
+        Some(&bare),
         "/admin without a token",
     );
     // Signed in but not an administrator: refused, and nothing is created.

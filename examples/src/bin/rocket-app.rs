@@ -70,7 +70,6 @@ async fn main() {
             "/",
             routes![health, authenticated, optional, me, sign_out_everywhere],
         )
-        .register("/", passage_rocket::catchers())
         .launch()
         .await;
     if let Err(error) = launched {

@@ -4,8 +4,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRef, FromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{FromRef, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -50,18 +49,20 @@ impl FromRef<Shared> for Passage {
     }
 }
 
-/// A guarded page's user: `passage-axum`'s [`PassageUser`] extractor, answering a refusal with
-/// this app's HTML pages instead of the adapter's JSON.
-struct SignedIn(PassageUser);
+/// The answer to a guarded page's request that is not signed in: this app's HTML pages instead of
+/// the adapter's JSON. Handlers take `Result<PassageUser, PassageRejection>` and `?` it into this
+/// (the `From` impl below), so `passage-axum`'s own extractor does the verifying.
+struct SignInRequired(PassageRejection);
 
-impl FromRequestParts<Shared> for SignedIn {
-    type Rejection = Response;
+impl From<PassageRejection> for SignInRequired {
+    fn from(rejection: PassageRejection) -> Self {
+        Self(rejection)
+    }
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
-        PassageUser::from_request_parts(parts, state)
-            .await
-            .map(SignedIn)
-            .map_err(|rejection| refused(rejection.auth_error()))
+impl IntoResponse for SignInRequired {
+    fn into_response(self) -> Response {
+        refused(&self.0)
     }
 }
 
@@ -139,7 +140,13 @@ fn forbidden() -> Response {
 
 /// The page for a request that is not (or no longer) signed in: 401 with a sign-in link, or 503
 /// when the signing keys cannot be fetched. A cookie that fails verification is deleted.
-fn refused(error: &AuthError) -> Response {
+fn refused(rejection: &PassageRejection) -> Response {
+    let answer = rejection.0.response();
+    let Some(error) = rejection.0.auth_error() else {
+        // No handle in the state cannot happen here (the state always holds one); answer as the
+        // adapter would.
+        return rejection.clone().into_response();
+    };
     if let AuthError::KeysUnavailable(reason) = error {
         tracing::warn!(%reason, "cannot verify sign-ins: Passage keys unavailable");
         let body = "<div class=\"card\"><h1>Sign-in is temporarily unavailable</h1>\
@@ -149,7 +156,7 @@ seconds.</p><p><a class=\"button\" href=\"\">Try again</a></p></div>";
             StatusCode::SERVICE_UNAVAILABLE,
             page("Unavailable", Nav::SignedOut, body),
         );
-        if let Some(seconds) = error.response().retry_after {
+        if let Some(seconds) = answer.retry_after {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -176,11 +183,12 @@ seconds.</p><p><a class=\"button\" href=\"\">Try again</a></p></div>";
     } else {
         response
     };
-    if let Some(challenge) = error.response().www_authenticate {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(challenge),
-        );
+    if let Some(challenge) = answer.challenge
+        && let Ok(value) = HeaderValue::from_str(&challenge.to_string())
+    {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
     }
     response
 }
@@ -200,8 +208,10 @@ fn upstream_error(what: &str, error: &passage_core::management::ManagementError)
 }
 
 /// A user that the token names but the management API no longer knows: signed out.
-fn user_gone() -> Response {
-    refused(&AuthError::InvalidToken(InvalidTokenReason::MissingSubject))
+fn user_gone(passage: &Passage) -> Response {
+    refused(&PassageRejection(passage.refuse(AuthError::InvalidToken(
+        InvalidTokenReason::MissingSubject,
+    ))))
 }
 
 async fn home(
@@ -353,15 +363,16 @@ type=\"submit\">Sign out</button></form></div>",
     )
 }
 
-async fn profile(SignedIn(user): SignedIn) -> Response {
-    match user.fetch().await {
+async fn profile(user: Result<PassageUser, PassageRejection>) -> Result<Response, SignInRequired> {
+    let user = user?;
+    Ok(match user.fetch().await {
         Ok(user) => html(
             StatusCode::OK,
             page("Profile", Nav::SignedIn, &profile_page(&user)),
         ),
-        Err(error) if error.is_not_found() => user_gone(),
+        Err(error) if error.is_not_found() => user_gone(user.passage()),
         Err(error) => upstream_error("Loading your profile", &error),
-    }
+    })
 }
 
 fn devices_page(devices: &[Device], emulator: bool) -> String {
@@ -401,15 +412,21 @@ see how devices are listed.</p><form method=\"post\" action=\"/devices/demo\">\
     body
 }
 
-async fn devices(State(state): State<Shared>, SignedIn(user): SignedIn) -> Response {
-    match state.passage.user().list_devices(user.user_id()).await {
-        Ok(devices) => {
-            let body = devices_page(&devices, state.emulator.is_some());
-            html(StatusCode::OK, page("Devices", Nav::SignedIn, &body))
-        }
-        Err(error) if error.is_not_found() => user_gone(),
-        Err(error) => upstream_error("Listing your devices", &error),
-    }
+async fn devices(
+    State(state): State<Shared>,
+    user: Result<PassageUser, PassageRejection>,
+) -> Result<Response, SignInRequired> {
+    let user = user?;
+    Ok(
+        match state.passage.user().list_devices(user.user_id()).await {
+            Ok(devices) => {
+                let body = devices_page(&devices, state.emulator.is_some());
+                html(StatusCode::OK, page("Devices", Nav::SignedIn, &body))
+            }
+            Err(error) if error.is_not_found() => user_gone(user.passage()),
+            Err(error) => upstream_error("Listing your devices", &error),
+        },
+    )
 }
 
 /// Emulator only: stores a pretend passkey for the signed-in user through the emulator's
@@ -417,13 +434,14 @@ async fn devices(State(state): State<Shared>, SignedIn(user): SignedIn) -> Respo
 async fn add_demo_device(
     State(state): State<Shared>,
     headers: HeaderMap,
-    SignedIn(user): SignedIn,
-) -> Response {
+    user: Result<PassageUser, PassageRejection>,
+) -> Result<Response, SignInRequired> {
+    let user = user?;
     if !same_origin(&headers) {
-        return forbidden();
+        return Ok(forbidden());
     }
     let Some(emulator) = &state.emulator else {
-        return not_found().await;
+        return Ok(not_found().await);
     };
     let url = format!(
         "{}/emulator/v1/apps/{}/users/{}/devices",
@@ -438,7 +456,7 @@ async fn add_demo_device(
         .send()
         .await
         .and_then(reqwest::Response::error_for_status);
-    match seeded {
+    Ok(match seeded {
         Ok(_) => Redirect::to("/devices").into_response(),
         Err(error) => {
             tracing::error!(%error, "could not add a demo passkey");
@@ -450,7 +468,7 @@ async fn add_demo_device(
                 page("Devices", Nav::SignedIn, body),
             )
         }
-    }
+    })
 }
 
 /// Percent-encodes everything but unreserved characters, for a user ID in a URL path.
