@@ -220,14 +220,7 @@ fn quickstart_binary() -> PathBuf {
         let mut command = Command::new(cargo);
         command
             .current_dir(workspace_root())
-            .args([
-                "build",
-                "-p",
-                "passage-examples",
-                "--bin",
-                "quickstart",
-                "--target-dir",
-            ])
+            .args(["build", "-p", "quickstart", "--target-dir"])
             .arg(profile_dir.parent().unwrap());
         match profile_dir.file_name().and_then(|n| n.to_str()) {
             Some("debug") | None => {}
@@ -246,7 +239,7 @@ fn quickstart_binary() -> PathBuf {
     }
     assert!(
         binary.is_file(),
-        "the quickstart binary {} is missing: run `cargo build -p passage-examples --bin quickstart` \
+        "the quickstart binary {} is missing: run `cargo build -p quickstart` \
          or set QUICKSTART_BIN",
         binary.display()
     );

@@ -1,8 +1,8 @@
-//! The four example apps (`passage-examples`) honour one contract, end to end: each binary is
+//! The four example apps (`examples/*-app`) honour one contract, end to end: each binary is
 //! started against an in-process emulator, in both auth strategies, and probed over real HTTP.
 //!
 //! The binaries are taken from the target directory of this test (`target/debug/`), built (or
-//! found fresh) first with `$CARGO build -p passage-examples --bins`.
+//! found fresh) first with `$CARGO build -p actix-app -p rocket-app -p warp-app -p axum-app`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::PathBuf;
@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 const APPS: [&str; 4] = ["actix-app", "rocket-app", "warp-app", "axum-app"];
 
 /// The directory holding the binaries (`target/debug/`, next to this test's `deps/`), after
-/// `cargo build -p passage-examples --bins`: a no-op when they are fresh, and it keeps a stale
+/// `cargo build -p <each app>`: a no-op when they are fresh, and it keeps a stale
 /// or missing binary from being tested.
 fn bin_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -31,7 +31,8 @@ fn bin_dir() -> &'static PathBuf {
             .to_path_buf();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let status = Command::new(cargo)
-            .args(["build", "-p", "passage-examples", "--bins"])
+            .arg("build")
+            .args(APPS.iter().flat_map(|app| ["-p", app]))
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building the example binaries failed");

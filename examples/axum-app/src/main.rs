@@ -3,8 +3,10 @@
 //! revoke devices, revoke sessions, and create magic links.
 //!
 //! ```text
-//! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p passage-examples --bin axum-app
+//! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p axum-app
 //! ```
+
+mod support;
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
@@ -17,9 +19,9 @@ use passage_core::Passage;
 use passage_core::management::{
     CreateUser, MagicLinkChannel, MagicLinkRequest, ManagementError, UpdateUser,
 };
-use passage_examples::{management_failure, user_id_body};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use support::{management_failure, user_id_body};
 
 /// An administrator: a signed-in user whose Passage `user_metadata` has `"role": "admin"`.
 /// Every `/admin` handler takes one, so a signed-in user who is not an administrator gets 403.
@@ -45,9 +47,9 @@ impl FromRequestParts<Passage> for Admin {
 
 #[tokio::main]
 async fn main() {
-    passage_examples::init_tracing();
-    let passage = passage_examples::passage_or_exit();
-    let addr = passage_examples::listen_addr_or_exit();
+    support::init_tracing();
+    let passage = support::passage_or_exit();
+    let addr = support::listen_addr_or_exit();
 
     // Every admin route requires a signed-in user (the layer answers 401 before routing) who is
     // an administrator (each handler's `Admin` extractor answers 403 otherwise).
@@ -75,9 +77,7 @@ async fn main() {
 
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
-        Err(error) => {
-            passage_examples::exit_misconfigured(format_args!("cannot listen on {addr}: {error}"))
-        }
+        Err(error) => support::exit_misconfigured(format_args!("cannot listen on {addr}: {error}")),
     };
     tracing::info!(%addr, "axum example listening");
     if let Err(error) = axum::serve(listener, app).await {

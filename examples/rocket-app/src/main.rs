@@ -2,15 +2,17 @@
 //! plus `POST /me/sign-out-everywhere`, which revokes all the signed-in user's sessions.
 //!
 //! ```text
-//! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p passage-examples --bin rocket-app
+//! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p rocket-app
 //! ```
 
+mod support;
+
 use passage_core::management::{ManagementError, User};
-use passage_examples::{management_failure, user_id_body};
 use passage_rocket::{MaybePassageUser, PassageFairing, PassageUser};
 use rocket::http::Status;
 use rocket::serde::json::{Json, Value};
 use rocket::{get, post, routes};
+use support::{management_failure, user_id_body};
 
 #[get("/health")]
 fn health() -> &'static str {
@@ -55,10 +57,10 @@ fn failure(error: &ManagementError) -> (Status, Json<Value>) {
 
 #[rocket::main]
 async fn main() {
-    passage_examples::init_tracing();
+    support::init_tracing();
     // Checked here for a clear message; the fairing would also refuse to ignite.
-    let config = passage_examples::config_or_exit();
-    let addr = passage_examples::listen_addr_or_exit();
+    let config = support::config_or_exit();
+    let addr = support::listen_addr_or_exit();
 
     let figment = rocket::Config::figment()
         .merge(("address", addr.ip()))

@@ -2,23 +2,25 @@
 //! handler, plus `POST /me/magic-link`, which emails the signed-in user a sign-in link.
 //!
 //! ```text
-//! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p passage-examples --bin warp-app
+//! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p warp-app
 //! ```
+
+mod support;
 
 use std::convert::Infallible;
 
 use passage_core::management::{MagicLinkChannel, MagicLinkRequest, ManagementError};
-use passage_examples::{management_failure, user_id_body};
 use passage_warp::{PassageUser, handle_rejection, optional_user, user};
+use support::{management_failure, user_id_body};
 use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response, json, with_status};
 
 #[tokio::main]
 async fn main() {
-    passage_examples::init_tracing();
-    let passage = passage_examples::passage_or_exit();
-    let addr = passage_examples::listen_addr_or_exit();
+    support::init_tracing();
+    let passage = support::passage_or_exit();
+    let addr = support::listen_addr_or_exit();
 
     let health = warp::path!("health").map(|| "ok");
     let authenticated = warp::path!("authenticated")
@@ -42,9 +44,7 @@ async fn main() {
 
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
-        Err(error) => {
-            passage_examples::exit_misconfigured(format_args!("cannot listen on {addr}: {error}"))
-        }
+        Err(error) => support::exit_misconfigured(format_args!("cannot listen on {addr}: {error}")),
     };
     tracing::info!(%addr, "warp example listening");
     warp::serve(routes).incoming(listener).run().await;

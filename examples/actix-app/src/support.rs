@@ -1,7 +1,6 @@
-//! Helpers shared by the example apps (`src/bin/*.rs`): startup from the environment and the
-//! mapping of management API failures to HTTP answers. Kept small on purpose; each app reads on
-//! its own.
-#![forbid(unsafe_code)]
+//! Start-up from the environment, logging, and the mapping of management API failures to HTTP
+//! answers. Every example app carries its own copy of this file, so that each one can be copied
+//! out of the repository and built alone.
 
 use std::net::{Ipv4Addr, SocketAddr};
 

@@ -2,7 +2,7 @@
 //! runnable without an account.
 //!
 //! ```text
-//! cargo run -p passage-examples --bin quickstart
+//! cargo run -p quickstart
 //! ```
 //!
 //! By default it starts an in-process Passage emulator on a free port of `127.0.0.1` and serves

@@ -2,21 +2,23 @@
 //! middleware) where signed-in users list and revoke their own passkey devices.
 //!
 //! ```text
-//! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p passage-examples --bin actix-app
+//! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p actix-app
 //! ```
+
+mod support;
 
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use passage_actix::{MaybePassageUser, PassageAuth, PassageUser};
 use passage_core::management::ManagementError;
-use passage_examples::{management_failure, user_id_body};
 use serde_json::json;
+use support::{management_failure, user_id_body};
 
 #[actix_web::main]
 async fn main() {
-    passage_examples::init_tracing();
-    let passage = passage_examples::passage_or_exit();
-    let addr = passage_examples::listen_addr_or_exit();
+    support::init_tracing();
+    let passage = support::passage_or_exit();
+    let addr = support::listen_addr_or_exit();
 
     let server = HttpServer::new(move || {
         App::new()
@@ -36,9 +38,7 @@ async fn main() {
     .workers(2);
     let server = match server.bind(addr) {
         Ok(server) => server,
-        Err(error) => {
-            passage_examples::exit_misconfigured(format_args!("cannot listen on {addr}: {error}"))
-        }
+        Err(error) => support::exit_misconfigured(format_args!("cannot listen on {addr}: {error}")),
     };
     tracing::info!(%addr, "actix example listening");
     if let Err(error) = server.run().await {
