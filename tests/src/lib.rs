@@ -23,10 +23,12 @@ pub const WEAK_1024_D: &str = "27fd98259b611e1cb9cdcb6d7f296e46b11a73bb5ab9678bf
 use passage_core::{Config, JwksSettings, Passage};
 use std::time::Duration;
 
-/// JWKS settings for tests: short timeouts and backoff so failures and recoveries are quick.
+/// JWKS settings for tests: short backoff so recoveries are quick. The fetch timeout is long: a
+/// fetch that should succeed must never fail because the machine is busy (a loaded 2-core machine
+/// has taken more than 800 ms to answer one); a test of a hanging JWKS sets its own.
 pub fn quick_jwks_settings() -> JwksSettings {
     JwksSettings {
-        fetch_timeout: Duration::from_millis(800),
+        fetch_timeout: Duration::from_secs(30),
         initial_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(200),
         ..JwksSettings::default()
@@ -56,6 +58,17 @@ pub fn passage_with_clock(
         .build()
         .unwrap();
     Passage::new(config).unwrap()
+}
+
+/// A manual clock for a test, a minute ahead of real time. Tokens are signed with the real time
+/// (`iat` = now), and the verifier refuses an `iat` later than its clock: a clock started at real
+/// time is behind a token signed even a second later (the next second began), which a busy machine
+/// makes likely. A minute ahead, every token a test signs is from the clock's past, however slow
+/// the machine, while `exp` (an hour ahead) is still far in its future.
+pub fn manual_clock() -> passage_core::clock::ManualClock {
+    let clock = passage_core::clock::ManualClock::new();
+    clock.advance(Duration::from_secs(60));
+    clock
 }
 
 /// The issuer the verifier expects for [`APP_ID`] at `origin`.

@@ -251,7 +251,7 @@ struct Quickstart {
     origin: String,
     emulator_origin: String,
     app_id: String,
-    _process: ChildGuard,
+    process: ChildGuard,
 }
 
 fn start_quickstart() -> Quickstart {
@@ -326,7 +326,7 @@ fn start_quickstart() -> Quickstart {
         origin,
         emulator_origin,
         app_id,
-        _process: process,
+        process,
     }
 }
 
@@ -555,7 +555,14 @@ async fn flow(client: &Client, app: &Quickstart) {
     let email = format!("e2e-{:x}@example.com", nanos % (1 << 48));
 
     // Home page -> sign-in link -> the emulator's login page.
-    client.goto(origin).await.unwrap();
+    if let Err(error) = client.goto(origin).await {
+        // Seen once on a loaded machine (ERR_CONNECTION_REFUSED after the port had answered);
+        // keep what the quickstart logged, to tell why.
+        panic!(
+            "the browser could not open {origin}: {error}\n{}",
+            app.process.log_tail()
+        );
+    }
     click(client, Locator::Id("sign-in")).await;
     let identifier = wait_for(client, Locator::Id("identifier")).await;
     let url = client.current_url().await.unwrap();

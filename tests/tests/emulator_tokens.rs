@@ -125,7 +125,7 @@ async fn jwks_faults_give_keys_unavailable_and_never_a_pass() {
         json!({"mode": "huge"}),
         json!({"mode": "hang", "hang_ms": 5000}),
     ] {
-        let clock = passage_core::clock::ManualClock::new();
+        let clock = passage_tests::manual_clock();
         let passage = passage_with(&emu, |b| b.clock(clock.clone()));
         inject_fault(&emu, "jwks", 1, spec.clone()).await;
         let result = passage.validate_jwt(&token).await;

@@ -18,7 +18,7 @@ async fn serve_on_clock(
     jwks: JwksSettings,
 ) -> (JwksServer, ManualClock, Passage, String) {
     let server = JwksServer::start(json!({"keys": [key.jwk()]})).await;
-    let clock = ManualClock::new();
+    let clock = manual_clock();
     let passage = passage_with_clock(&server.origin(), jwks, &clock);
     let iss = issuer(&server.origin());
     (server, clock, passage, iss)
@@ -210,7 +210,7 @@ async fn a_refresh_never_blocks_requests_and_follows_max_age() {
         keys: json!({"keys": [key.jwk()]}),
         cache_control: Some("max-age=2".into()),
     });
-    let clock = ManualClock::new();
+    let clock = manual_clock();
     let passage = passage_with_clock(
         &server.origin(),
         settings(|s| {
@@ -288,7 +288,7 @@ async fn a_304_renews_freshness_without_a_new_document() {
         cache_control: Some("max-age=60".into()),
     });
     server.etag(Some("\"v1\""));
-    let clock = ManualClock::new();
+    let clock = manual_clock();
     let passage = passage_with_clock(&server.origin(), quick_jwks_settings(), &clock);
     let iss = issuer(&server.origin());
     let t = token(&key, &iss, APP_ID, "u");
@@ -422,10 +422,15 @@ async fn outages_give_keys_unavailable_and_recover_after_the_backoff() {
         },
     ] {
         server.set(mode.clone());
-        let clock = ManualClock::new();
-        let passage = passage_with_clock(&server.origin(), quick_jwks_settings(), &clock);
+        let clock = manual_clock();
+        let mut jwks = quick_jwks_settings();
+        if matches!(mode, JwksMode::Hang) {
+            // A hanging JWKS fails at the fetch timeout: short here, as it fails whatever the load.
+            jwks.fetch_timeout = Duration::from_millis(200);
+        }
+        let passage = passage_with_clock(&server.origin(), jwks, &clock);
         let t = token(&key, &iss, APP_ID, "u");
-        // The fetch fails (a hanging one at its 800 ms timeout).
+        // The fetch fails (a hanging one at its timeout).
         assert_unavailable(&passage, &t).await;
         // While backing off, answers come at once, without a fetch.
         let hits = server.hits();
@@ -524,7 +529,7 @@ async fn max_age_sets_the_refresh_time() {
         keys: json!({"keys": [key.jwk()]}),
         cache_control: Some("public, max-age=100".into()),
     });
-    let clock = ManualClock::new();
+    let clock = manual_clock();
     let passage = passage_with_clock(
         &server.origin(),
         settings(|s| s.min_ttl = Duration::ZERO),
@@ -572,7 +577,7 @@ async fn building_is_offline_and_warm_up_fetches_eagerly() {
 async fn tokens_expire_from_the_cache_at_their_exp() {
     let key = TestKey::generate("k1");
     let server = JwksServer::start(json!({"keys": [key.jwk()]})).await;
-    let clock = ManualClock::new();
+    let clock = manual_clock();
     let passage = passage_with_clock(&server.origin(), quick_jwks_settings(), &clock);
     let mut c = claims(&issuer(&server.origin()), APP_ID, "u");
     c["exp"] = json!(passage_core::clock::Clock::unix_now(&clock) + 60);
