@@ -618,6 +618,7 @@ async fn flow(client: &Client, app: &Quickstart) {
     click(client, Locator::Id("sign-out")).await;
     wait_for_url(client, &format!("{origin}/")).await;
     wait_for(client, Locator::Id("sign-in")).await;
+    wait_for(client, Locator::Id("signed-out")).await;
     let cookies = client.get_all_cookies().await.unwrap();
     assert!(
         cookies.iter().all(|c| c.name() != "psg_auth_token"),

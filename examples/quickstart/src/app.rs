@@ -105,6 +105,23 @@ fn html(status: StatusCode, body: String) -> Response {
     (status, Html(body)).into_response()
 }
 
+/// Set by sign-out for the home page that follows, which confirms it and clears the cookie.
+const SIGNED_OUT_COOKIE: &str =
+    "quickstart_signed_out=1; Path=/; Max-Age=60; HttpOnly; SameSite=Lax";
+/// Clears [`SIGNED_OUT_COOKIE`].
+const CLEAR_SIGNED_OUT_COOKIE: &str =
+    "quickstart_signed_out=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax";
+
+/// Whether the request carries the sign-out confirmation cookie.
+fn just_signed_out(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|pair| pair.trim() == "quickstart_signed_out=1")
+}
+
 fn with_cleared_cookie(mut response: Response) -> Response {
     response
         .headers_mut()
@@ -220,7 +237,29 @@ async fn home(
     headers: HeaderMap,
 ) -> Response {
     let signed_in = user.is_ok();
-    let mut body = String::from(
+    let mut body = String::new();
+    // Notices first, where they are seen.
+    let expected_host = state.origin.trim_start_matches("http://");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or(expected_host);
+    if host != expected_host {
+        let _ = write!(
+            body,
+            "<div class=\"notice\">Open this app at <a href=\"{origin}\">{origin}</a>: the sign-in \
+cookie is set for that host name.</div>",
+            origin = escape(&state.origin)
+        );
+    }
+    let signed_out = just_signed_out(&headers) && !signed_in;
+    if signed_out {
+        body.push_str(
+            "<div class=\"notice\" id=\"signed-out\">You are signed out. Your sessions were ended \
+and the sign-in cookie deleted.</div>",
+        );
+    }
+    body.push_str(
         "<div class=\"card\"><h1>Passwordless sign-in, guarded in Rust</h1>\
 <p>This app is a few axum handlers. Each protected page takes \
 <code>passage_axum::PassageUser</code>, whose extractor verifies the \
@@ -248,25 +287,19 @@ href=\"/profile\">View your profile</a></p>",
             origin = escape(&emulator.origin)
         );
     }
-    let expected_host = state.origin.trim_start_matches("http://");
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or(expected_host);
-    if host != expected_host {
-        let _ = write!(
-            body,
-            "<div class=\"notice\">Open this app at <a href=\"{origin}\">{origin}</a>: the sign-in \
-cookie is set for that host name.</div>",
-            origin = escape(&state.origin)
-        );
-    }
     let nav = if signed_in {
         Nav::SignedIn
     } else {
         Nav::SignedOut
     };
-    html(StatusCode::OK, page("Home", nav, &body))
+    let mut response = html(StatusCode::OK, page("Home", nav, &body));
+    if just_signed_out(&headers) {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_static(CLEAR_SIGNED_OUT_COOKIE),
+        );
+    }
+    response
 }
 
 async fn sign_in(State(state): State<Shared>) -> Response {
@@ -499,7 +532,12 @@ async fn sign_out(headers: HeaderMap, user: Result<PassageUser, PassageRejection
             }
         }
     }
-    with_cleared_cookie(Redirect::to("/").into_response())
+    let mut response = with_cleared_cookie(Redirect::to("/").into_response());
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(SIGNED_OUT_COOKIE),
+    );
+    response
 }
 
 async fn not_found() -> Response {

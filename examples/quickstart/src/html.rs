@@ -63,7 +63,7 @@ color:#f3f3f3;font-size:.95rem;text-decoration:none;cursor:pointer;font-family:i
 button.link{background:none;color:#d0d0d0;padding:0;font-size:1rem}button.link:hover{color:#fff;background:none}\
 button.secondary{background:#e8eaed;color:#1f2328}button.secondary:hover{background:#d5d8dc}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.55rem 1.5rem;margin:0}\
-dt{color:#656d76}dd{margin:0;word-break:break-all}\
+dt{color:#656d76}dd{margin:0;overflow-wrap:anywhere}\
 table{width:100%;border-collapse:collapse;font-size:.95rem}\
 th,td{text-align:left;padding:.55rem .5rem;border-bottom:1px solid #e6e8eb}th{color:#656d76;font-weight:500}\
 .badge{display:inline-block;padding:.05rem .55rem;border-radius:999px;font-size:.8rem;background:#e6f4ea;color:#1e6b34}\
