@@ -9,4 +9,7 @@ if ! cargo deny --version >/dev/null 2>&1; then
     echo "deny: cargo-deny is missing; installing it (cargo install cargo-deny --locked)" >&2
     cargo install cargo-deny --locked
 fi
+# cargo-deny reads `cargo metadata` offline, which needs every package of Cargo.lock on disk, also
+# those no build here has needed yet (optional dependencies of other platforms or features).
+cargo fetch --locked --quiet
 cargo deny --offline check licenses bans sources
