@@ -54,8 +54,10 @@ impl fmt::Display for PassageError {
 }
 
 impl std::error::Error for PassageError {
+    // The display is the refusal's own, so the chain goes on with the refusal's cause (naming the
+    // refusal again would print its message twice in `{:#}` reports).
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
+        std::error::Error::source(&self.0)
     }
 }
 
