@@ -124,6 +124,17 @@ fn paths<H: Harness>(layer: bool, required: bool, optional: bool) -> Vec<&'stati
     paths
 }
 
+/// A GET of each path, all with `header`.
+fn gets(paths: &[&'static str], header: Option<(&'static str, String)>) -> Vec<Get> {
+    paths
+        .iter()
+        .map(|&path| Get {
+            path,
+            header: header.clone(),
+        })
+        .collect()
+}
+
 fn same(passage: &Passage) -> Routes {
     Routes {
         state: Some(passage.clone()),
@@ -155,13 +166,7 @@ pub async fn valid_tokens_pass<H: Harness>(harness: &H) {
     let fx = Fixture::start().await;
     for strategy in BOTH {
         let paths = paths::<H>(true, true, true);
-        let requests = paths
-            .iter()
-            .map(|&path| Get {
-                path,
-                header: Some(token_header(strategy, &fx.token)),
-            })
-            .collect();
+        let requests = gets(&paths, Some(token_header(strategy, &fx.token)));
         let replies = harness.serve(same(&fx.passage(strategy)), requests).await;
         for (path, reply) in paths.iter().zip(&replies) {
             assert_eq!(
@@ -181,10 +186,7 @@ pub async fn absent_token_is_401_with_a_bare_challenge<H: Harness>(harness: &H) 
     let challenge = format!("Bearer realm=\"{}\"", fx.emu.app_id());
     for strategy in BOTH {
         let paths = paths::<H>(true, true, false);
-        let mut requests: Vec<Get> = paths
-            .iter()
-            .map(|&path| Get { path, header: None })
-            .collect();
+        let mut requests = gets(&paths, None);
         requests.push(Get {
             path: "/required",
             header: Some(token_header(other(strategy), &fx.token)),
@@ -263,10 +265,7 @@ pub async fn optional_routes_are_anonymous_without_a_token<H: Harness>(harness: 
     let fx = Fixture::start().await;
     for strategy in BOTH {
         let paths = paths::<H>(false, false, true);
-        let requests = paths
-            .iter()
-            .map(|&path| Get { path, header: None })
-            .collect();
+        let requests = gets(&paths, None);
         let replies = harness.serve(same(&fx.passage(strategy)), requests).await;
         for (path, reply) in paths.iter().zip(&replies) {
             assert_eq!(
@@ -286,13 +285,7 @@ pub async fn unavailable_keys_are_503_with_retry_after<H: Harness>(harness: &H) 
     for strategy in BOTH {
         let passage = unreachable_passage(strategy);
         let paths = paths::<H>(true, true, true);
-        let requests = paths
-            .iter()
-            .map(|&path| Get {
-                path,
-                header: Some(token_header(strategy, &fx.token)),
-            })
-            .collect();
+        let requests = gets(&paths, Some(token_header(strategy, &fx.token)));
         let replies = harness.serve(same(&passage), requests).await;
         for (path, reply) in paths.iter().zip(&replies) {
             assert_eq!(reply.status, 503, "{} {strategy} {path}", H::NAME);
@@ -357,12 +350,10 @@ pub async fn middleware_users_are_reused_only_for_the_same_handle<H: Harness>(ha
     let fx = Fixture::start().await;
     let strategy = AuthStrategy::Header;
     let requests = || {
-        ["/guarded/me", "/guarded/maybe"]
-            .map(|path| Get {
-                path,
-                header: Some(token_header(strategy, &fx.token)),
-            })
-            .to_vec()
+        gets(
+            &["/guarded/me", "/guarded/maybe"],
+            Some(token_header(strategy, &fx.token)),
+        )
     };
     let passage = fx.passage(strategy);
     let replies = harness.serve(same(&passage), requests()).await;
