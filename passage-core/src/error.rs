@@ -95,6 +95,9 @@ pub enum KeysUnavailableReason {
     Transport,
     /// The server answered with a non-success status (redirects included).
     Status(u16),
+    /// The HTTP client followed a redirect (only a client the application built does; the
+    /// SDK never takes keys from where a response points).
+    Redirected,
     /// The body was larger than the configured limit.
     TooLarge,
     /// The body is not a JWKS.
@@ -118,6 +121,7 @@ impl fmt::Display for KeysUnavailableReason {
             Self::Timeout => f.write_str("JWKS fetch timed out"),
             Self::Transport => f.write_str("JWKS fetch failed to connect"),
             Self::Status(status) => write!(f, "JWKS endpoint answered HTTP {status}"),
+            Self::Redirected => f.write_str("JWKS request was redirected (never followed)"),
             Self::TooLarge => f.write_str("JWKS response too large"),
             Self::InvalidJwks => f.write_str("JWKS response is not a valid key set"),
             Self::TooManyKeys => f.write_str("JWKS lists too many keys"),

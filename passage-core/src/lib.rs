@@ -39,5 +39,8 @@ pub use config::{
 pub use error::{AuthError, ErrorResponse, InvalidTokenReason, KeysUnavailableReason};
 pub use passage::Passage;
 pub use refusal::Refusal;
+/// The HTTP client crate the SDK uses, re-exported so that a client handed to
+/// [`Passage::with_http_client`] is of the same version.
+pub use reqwest;
 pub use token_source::{MAX_TOKEN_BYTES, TokenSource, extract_token};
 pub use user_id::UserId;

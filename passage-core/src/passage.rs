@@ -10,9 +10,6 @@ use crate::token_source::{TokenSource, extract_token};
 use crate::user_id::UserId;
 use crate::verifier::{VerifiedToken, Verifier};
 
-/// The `User-Agent` of every request this SDK makes.
-pub(crate) const USER_AGENT: &str = concat!("passage-rs/", env!("CARGO_PKG_VERSION"));
-
 /// The entry point: verifies auth tokens and reaches the management API.
 ///
 /// Cheap to clone (an `Arc`), `Send + Sync`; build one per app and share it. Building does no
@@ -61,6 +58,37 @@ impl Passage {
         Ok(Self::from_parts(config, http, verifier))
     }
 
+    /// Builds a handle that sends its requests (JWKS and management) through `http`, a client
+    /// the application built: for a proxy, a private CA, or a client the app already shares.
+    ///
+    /// The SDK's rules hold with it: every request carries the SDK's `User-Agent` and the
+    /// configured timeouts (the JWKS fetch timeout and the request timeout each bound a whole
+    /// request, connection included), and an answer that comes from anywhere but the URL asked
+    /// is refused ([`KeysUnavailableReason::Redirected`](crate::KeysUnavailableReason::Redirected),
+    /// [`ManagementError::Redirected`](crate::management::ManagementError::Redirected)). Build
+    /// the client with `redirect::Policy::none()`, as the SDK's own is, so that no redirected
+    /// request is sent in the first place. [`ConfigBuilder::connect_timeout`](crate::ConfigBuilder::connect_timeout)
+    /// applies only to the SDK's own client: set yours on your client.
+    ///
+    /// ```
+    /// use passage_core::{Config, Passage};
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use passage_core::reqwest;
+    /// let http = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .connect_timeout(std::time::Duration::from_secs(2))
+    ///     // .proxy(reqwest::Proxy::https("http://proxy.internal:3128")?)
+    ///     .build()?;
+    /// let passage = Passage::with_http_client(Config::builder("my-app-id").build()?, http);
+    /// # let _ = passage;
+    /// # Ok(()) }
+    /// # run().unwrap();
+    /// ```
+    pub fn with_http_client(config: Config, http: reqwest::Client) -> Self {
+        let verifier = Verifier::new(&config, http.clone());
+        Self::from_parts(config, http, verifier)
+    }
+
     /// Builds a handle that verifies tokens against a JWKS document in hand instead of fetching
     /// one: for offline and air-gapped deployments, and for tests without a server. The keys
     /// never expire and are never refreshed; a token with any other `kid` is refused. The
@@ -85,7 +113,7 @@ impl Passage {
 
     fn http_client(config: &Config) -> Result<reqwest::Client, ConfigError> {
         reqwest::Client::builder()
-            .user_agent(USER_AGENT)
+            .user_agent(crate::transport::USER_AGENT)
             .connect_timeout(config.connect_timeout())
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -2,6 +2,29 @@
 
 use std::time::Duration;
 
+/// The `User-Agent` of every request this SDK makes, set on each request (so it holds with a
+/// client the application built, too).
+pub(crate) const USER_AGENT: &str = concat!("passage-rs/", env!("CARGO_PKG_VERSION"));
+
+/// A request from the SDK: `method` on `url`, with the SDK's `User-Agent`.
+pub(crate) fn request(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: reqwest::Url,
+) -> reqwest::RequestBuilder {
+    http.request(method, url)
+        .header(reqwest::header::USER_AGENT, USER_AGENT)
+}
+
+/// Whether `response` comes from another place than `requested`: the client followed a
+/// redirect. The SDK's own client never does; one the application hands over may, and its
+/// answer is refused (the SDK's policy is that the JWKS and the API are where they are
+/// configured, and nowhere a response points to).
+pub(crate) fn redirected(response: &reqwest::Response, requested: &reqwest::Url) -> bool {
+    let reached = response.url();
+    reached.origin() != requested.origin() || reached.path() != requested.path()
+}
+
 /// Why a body could not be read.
 pub(crate) enum ReadError {
     /// Longer than the limit.

@@ -56,9 +56,9 @@ pub(crate) async fn fetch(
     settings: &JwksSettings,
     validators: Option<&Validators>,
 ) -> Result<Fetched, KeysUnavailableReason> {
+    let url = reqwest::Url::parse(url).map_err(|_| KeysUnavailableReason::Transport)?;
     let attempt = async {
-        let mut request = http
-            .get(url)
+        let mut request = crate::transport::request(http, reqwest::Method::GET, url.clone())
             .header(header::ACCEPT, "application/json")
             .timeout(settings.fetch_timeout);
         if let Some(validators) = validators {
@@ -70,6 +70,9 @@ pub(crate) async fn fetch(
             }
         }
         let response = request.send().await.map_err(classify)?;
+        if crate::transport::redirected(&response, &url) {
+            return Err(KeysUnavailableReason::Redirected);
+        }
         let status = response.status();
         let ttl = ttl_from_headers(response.headers(), settings);
         if status == reqwest::StatusCode::NOT_MODIFIED

@@ -93,6 +93,10 @@ pub enum ManagementError {
     /// The call did not complete within the request timeout.
     #[error("the Passage API did not answer in time")]
     Timeout,
+    /// The HTTP client followed a redirect, so the answer is not the Passage API's. Only a
+    /// client the application built follows redirects; the SDK's own never does.
+    #[error("the Passage API call was redirected; redirects are not followed")]
+    Redirected,
     /// Connection or protocol failure; the underlying error is the [`source`](std::error::Error::source).
     #[error("could not reach the Passage API")]
     Transport(#[source] TransportError),

@@ -162,12 +162,11 @@ impl Passage {
             let mut attempt = 0u32;
             loop {
                 attempt += 1;
-                let mut request = self
-                    .http()
-                    .request(call.method.clone(), url.clone())
-                    .timeout(config.request_timeout())
-                    .header("Passage-Version", PASSAGE_VERSION)
-                    .header(reqwest::header::ACCEPT, "application/json");
+                let mut request =
+                    crate::transport::request(self.http(), call.method.clone(), url.clone())
+                        .timeout(config.request_timeout())
+                        .header("Passage-Version", PASSAGE_VERSION)
+                        .header(reqwest::header::ACCEPT, "application/json");
                 if let Some(key) = key {
                     request = request.bearer_auth(key.expose());
                 }
@@ -194,6 +193,9 @@ impl Passage {
                         return Err(ManagementError::Transport(TransportError::new(error)));
                     }
                 };
+                if crate::transport::redirected(&response, &url) {
+                    return Err(ManagementError::Redirected);
+                }
                 let status = response.status();
                 tracing::Span::current().record("status", status.as_u16());
                 tracing::Span::current().record("attempts", attempt);
