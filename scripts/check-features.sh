@@ -24,7 +24,9 @@ check() {
 # (Features a dependency turns on for itself are its own: reqwest needs Tokio's `net`, and axum's
 # `serve`, which the emulator uses, needs Tokio's `macros`.)
 check passage-core "" 'tokio feature "macros"' 'tokio feature "signal"' \
-    'tokio feature "rt-multi-thread"' 'reqwest feature "json"'
+    'tokio feature "rt-multi-thread"' 'reqwest feature "json"' 'metrics v'
+# The TLS choice is a choice: native-tls alone brings no rustls.
+check passage-core "--no-default-features --features native-tls" 'rustls v'
 check passage-axum "" 'axum feature "json"' 'axum feature "form"' 'axum feature "query"' \
     'axum feature "macros"' 'axum feature "http1"' 'tokio feature "macros"'
 check passage-actix "" 'actix-web feature "macros"' 'actix-web feature "cookies"'

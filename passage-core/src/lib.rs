@@ -25,6 +25,7 @@ mod jwks;
 pub mod management;
 mod passage;
 mod refusal;
+mod telemetry;
 mod token_source;
 mod transport;
 mod user_id;

@@ -214,9 +214,12 @@ impl Passage {
         &self,
         request: &S,
     ) -> Result<AuthenticatedUser, AuthError> {
-        let token = extract_token(self.inner.config.auth_strategy(), request)?;
-        let verified = self.verify(token).await?;
-        Ok(AuthenticatedUser::new(verified, self.clone()))
+        let outcome = match extract_token(self.inner.config.auth_strategy(), request) {
+            Ok(token) => self.verify(token).await,
+            Err(error) => Err(error),
+        };
+        crate::telemetry::verification(&outcome);
+        Ok(AuthenticatedUser::new(outcome?, self.clone()))
     }
 
     /// Optional authentication: `Ok(None)` when the request carries no token, the user when it
@@ -248,7 +251,9 @@ impl Passage {
     /// # }
     /// ```
     pub async fn validate_jwt(&self, token: &str) -> Result<UserId, AuthError> {
-        Ok(self.verify(token).await?.user_id.clone())
+        let outcome = self.verify(token).await;
+        crate::telemetry::verification(&outcome);
+        Ok(outcome?.user_id.clone())
     }
 
     async fn verify(&self, token: &str) -> Result<Arc<VerifiedToken>, AuthError> {

@@ -126,12 +126,17 @@ impl Verifier {
     /// A cache hit: the exact same token, not expired, its key still in the JWKS.
     fn cached(&self, token: &str) -> Option<Arc<VerifiedToken>> {
         let cache = self.cache.as_ref()?;
-        let hit = cache.get(token)?;
+        let Some(hit) = cache.get(token) else {
+            crate::telemetry::token_cache(false);
+            return None;
+        };
         if self.clock.unix_now() < hit.token.exp.saturating_add(self.leeway)
             && self.jwks.is_current(&hit.key)
         {
+            crate::telemetry::token_cache(true);
             Some(hit.token)
         } else {
+            crate::telemetry::token_cache(false);
             cache.remove(token);
             None
         }

@@ -446,6 +446,7 @@ async fn check_contract(name: &'static str, strategy: &'static str) {
 
     if name == "axum-app" {
         check_axum_admin(&probe, &token, &emu, &user_id).await;
+        check_axum_metrics(&probe).await;
     }
     if name == "warp-app" {
         // The link goes to the user's inbox; the answer never carries its one-time secret.
@@ -497,6 +498,30 @@ async fn check_contract(name: &'static str, strategy: &'static str) {
     drop(app);
     emu.shutdown().await;
     stranger.shutdown().await;
+}
+
+/// The axum example's `/metrics`: the SDK's counters, in Prometheus' text format, after the
+/// contract's requests (valid, missing and invalid tokens, management calls).
+async fn check_axum_metrics(probe: &Probe) {
+    let answer = probe.get("/metrics", None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", probe.label);
+    let Value::String(text) = answer.body else {
+        panic!("{}: /metrics is not text: {:?}", probe.label, answer.body);
+    };
+    for line in [
+        r#"passage_verifications_total{outcome="valid",reason="none"}"#,
+        r#"passage_verifications_total{outcome="missing_token",reason="none"}"#,
+        r#"passage_verifications_total{outcome="invalid_token",reason="bad_signature"}"#,
+        r#"passage_token_cache_total{result="hit"}"#,
+        r#"passage_jwks_fetches_total{cause="missing",outcome="updated"}"#,
+        r#"passage_management_calls_total{method="GET",path="/v1/apps/{app_id}/users/{user_id}",status="200"}"#,
+    ] {
+        let count = text
+            .lines()
+            .find_map(|l| l.strip_prefix(line)?.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{}: no {line} in\n{text}", probe.label));
+        assert!(count >= 1.0, "{}: {line} {count}", probe.label);
+    }
 }
 
 /// The management routes of the axum example.

@@ -2,6 +2,9 @@
 //! show the management API: create, update, activate/deactivate and delete users, list and
 //! revoke devices, revoke sessions, and create magic links.
 //!
+//! It also shows `passage-core`'s `metrics` feature: `GET /metrics` answers the SDK's counters
+//! and histograms in Prometheus' text format. (A real app would serve them on an internal port.)
+//!
 //! ```text
 //! PASSAGE_APP_ID=... PASSAGE_API_KEY=... PORT=8080 cargo run -p axum-app
 //! ```
@@ -10,6 +13,7 @@ mod support;
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -48,6 +52,11 @@ impl FromRequestParts<Passage> for Admin {
 #[tokio::main]
 async fn main() {
     support::init_tracing();
+    let prometheus = match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()
+    {
+        Ok(handle) => handle,
+        Err(error) => support::exit_misconfigured(format_args!("cannot record metrics: {error}")),
+    };
     let passage = support::passage_or_exit();
     let addr = support::listen_addr_or_exit();
 
@@ -69,6 +78,13 @@ async fn main() {
 
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route(
+            "/metrics",
+            get(move || {
+                let text = prometheus.render();
+                async move { ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text) }
+            }),
+        )
         .route("/authenticated", get(authenticated))
         .route("/optional", get(optional))
         .route("/me", get(me))

@@ -32,6 +32,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::config::JwksSettings;
 use crate::error::{AuthError, InvalidTokenReason, KeysUnavailableReason};
+use crate::telemetry::FetchOutcome;
 use fetch::{Fetched, Validators};
 pub(crate) use key_set::{Keys, MAX_KID_BYTES, VerifyingKey, parse_key_set};
 
@@ -142,6 +143,18 @@ enum Cause {
     UnknownKid,
     /// The refresh scheduled for the end of an unknown kid's cooldown.
     Scheduled,
+}
+
+impl Cause {
+    /// The metrics label.
+    fn label(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Refresh => "refresh",
+            Self::UnknownKid => "unknown_kid",
+            Self::Scheduled => "scheduled",
+        }
+    }
 }
 
 /// Why a fetch was not started.
@@ -387,16 +400,31 @@ impl Remote {
         self.fetching.store(true, Ordering::Release);
         self.fetches.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(url = %self.url, ?cause, "fetching JWKS");
-        runtime.spawn(run_fetch(Arc::clone(self), id, now, done_tx));
+        runtime.spawn(run_fetch(Arc::clone(self), id, now, cause, done_tx));
         Ok(Inflight { id, done })
     }
 
-    /// One fetch, turned into a key set.
-    async fn fetch_key_set(&self, started: Instant) -> FetchResult {
+    /// One fetch, turned into a key set, and counted.
+    async fn fetch_key_set(&self, started: Instant, cause: Cause) -> FetchResult {
+        // Real time, not the cache's clock: this is the fetch's latency, not a policy.
+        let timer = std::time::Instant::now();
+        let result = self.fetch_and_parse(started).await;
+        let outcome = match &result {
+            Ok((_, outcome)) => *outcome,
+            Err(_) => FetchOutcome::Failed,
+        };
+        crate::telemetry::jwks_fetch(cause.label(), outcome, timer.elapsed());
+        result.map(|(set, _)| set)
+    }
+
+    async fn fetch_and_parse(
+        &self,
+        started: Instant,
+    ) -> Result<(Arc<KeySet>, FetchOutcome), KeysUnavailableReason> {
         let previous = self.current.load_full();
         let validators = previous.as_ref().map(|set| &set.validators);
         let fetched = fetch::fetch(&self.http, &self.url, &self.settings, validators).await?;
-        let (keys, ttl, validators) = match fetched {
+        let (keys, ttl, validators, outcome) = match fetched {
             Fetched::Document {
                 body,
                 ttl,
@@ -413,26 +441,32 @@ impl Remote {
                     // nothing.
                     return Err(KeysUnavailableReason::NoUsableKeys);
                 }
-                (Arc::new(keys), ttl, validators)
+                (Arc::new(keys), ttl, validators, FetchOutcome::Updated)
             }
             Fetched::NotModified { ttl, validators } => {
                 let previous = previous.ok_or(KeysUnavailableReason::InvalidJwks)?;
                 tracing::debug!("JWKS not modified");
-                (Arc::clone(&previous.keys), ttl, validators)
+                (
+                    Arc::clone(&previous.keys),
+                    ttl,
+                    validators,
+                    FetchOutcome::NotModified,
+                )
             }
         };
         let now = self.clock.now();
         let fresh_until = now + ttl;
         // Refresh 5 to 15 % of the lifetime early, so instances spread their fetches out.
         let ahead = ttl.mul_f64(0.05 + 0.10 * crate::transport::random_unit());
-        Ok(Arc::new(KeySet {
+        let set = Arc::new(KeySet {
             keys,
             started,
             refresh_at: fresh_until - ahead,
             fresh_until,
             usable_until: fresh_until + self.settings.max_stale,
             validators,
-        }))
+        });
+        Ok((set, outcome))
     }
 
     /// Records the outcome of fetch `id`: installs the set, or backs off.
@@ -487,6 +521,7 @@ async fn run_fetch(
     remote: Arc<Remote>,
     id: u64,
     started: Instant,
+    cause: Cause,
     done: watch::Sender<Option<FetchResult>>,
 ) {
     struct Abandoned<'a> {
@@ -506,7 +541,7 @@ async fn run_fetch(
         id,
         armed: true,
     };
-    let result = remote.fetch_key_set(started).await;
+    let result = remote.fetch_key_set(started, cause).await;
     guard.armed = false;
     remote.record(id, &result);
     // Nobody may be waiting any more; that is fine.

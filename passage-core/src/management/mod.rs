@@ -181,7 +181,24 @@ impl Passage {
                 let may_retry = call.retry == Retry::Idempotent && attempt <= retry.max_retries;
                 let backoff =
                     crate::transport::backoff(retry.initial_backoff, retry.max_backoff, attempt);
-                let response = match request.send().await {
+                let timer = std::time::Instant::now();
+                let sent = request.send().await;
+                let redirected =
+                    matches!(&sent, Ok(response) if crate::transport::redirected(response, &url));
+                let answered = match &sent {
+                    Ok(_) if redirected => Err("redirected"),
+                    Ok(response) => Ok(response.status().as_u16()),
+                    Err(error) if error.is_timeout() => Err("timeout"),
+                    Err(_) => Err("transport"),
+                };
+                crate::telemetry::management_call(
+                    &call.method,
+                    call.template,
+                    answered,
+                    timer.elapsed(),
+                );
+                let response = match sent {
+                    Ok(_) if redirected => return Err(ManagementError::Redirected),
                     Ok(response) => response,
                     Err(error) if error.is_timeout() => return Err(ManagementError::Timeout),
                     Err(error) => {
@@ -193,9 +210,6 @@ impl Passage {
                         return Err(ManagementError::Transport(TransportError::new(error)));
                     }
                 };
-                if crate::transport::redirected(&response, &url) {
-                    return Err(ManagementError::Redirected);
-                }
                 let status = response.status();
                 tracing::Span::current().record("status", status.as_u16());
                 tracing::Span::current().record("attempts", attempt);
