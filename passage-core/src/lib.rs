@@ -1,19 +1,4 @@
-//! The framework-agnostic core of passage-rs, the Rust SDK for [Passage](https://passage.id):
-//! configuration, token extraction from requests, one JWKS-backed verifier, and one management
-//! client, shared behind a cheap-to-clone [`Passage`] handle.
-//!
-//! ```no_run
-//! use passage_core::{AuthError, Config, Passage};
-//!
-//! # async fn handler(headers: http::HeaderMap) -> Result<(), Box<dyn std::error::Error>> {
-//! let passage = Passage::new(Config::from_env()?)?;
-//! match passage.authenticate_request(&headers).await {
-//!     Ok(user_id) => println!("hello {user_id}"),
-//!     Err(error @ AuthError::KeysUnavailable(_)) => println!("503: {error}"),
-//!     Err(error) => println!("401: {error}"),
-//! }
-//! # Ok(()) }
-//! ```
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 mod authenticated_user;

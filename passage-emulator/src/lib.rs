@@ -1,19 +1,4 @@
-//! A local, Passage-compatible server for tests, examples and development.
-//!
-//! The emulator serves, from one origin, what Passage served from its auth and API origins:
-//! the JWKS, the management API (`/v1/apps/{app_id}/...`), magic links and a small login page,
-//! plus emulator-only controls under `/emulator/v1/apps/{app_id}/...` (token minting, key
-//! rotation, fault injection, a dev inbox).
-//!
-//! ```no_run
-//! # async fn demo() -> Result<(), passage_emulator::EmulatorError> {
-//! let emu = passage_emulator::Emulator::builder().start().await?;
-//! let user_id = emu.create_user("alice@example.com")?;
-//! let token = emu.mint_token(&user_id)?;
-//! println!("{} {} {token}", emu.origin(), emu.app_id());
-//! emu.shutdown().await;
-//! # Ok(()) }
-//! ```
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 mod api;

@@ -1,31 +1,4 @@
-//! Passage authentication for [warp](https://docs.rs/warp): filters that extract the signed-in
-//! user, a rejection type, and a `recover` handler that answers as RFC 6750 says.
-//!
-//! Token extraction and verification happen in [`passage_core`]; this crate only adapts them to
-//! warp's filters and rejections.
-//!
-//! ```no_run
-//! use passage_core::Passage;
-//! use passage_warp::{PassageUser, handle_rejection, optional_user, user};
-//! use warp::Filter;
-//!
-//! #[tokio::main]
-//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let passage = Passage::from_env()?;
-//!     let me = warp::path!("me")
-//!         .and(user(passage.clone()))
-//!         .map(|user: PassageUser| format!("hello {}", user.user_id()));
-//!     let home = warp::path::end().and(optional_user(passage)).map(|user: Option<PassageUser>| {
-//!         match user {
-//!             Some(user) => format!("hello {}", user.user_id()),
-//!             None => "hello stranger".to_owned(),
-//!         }
-//!     });
-//!     let routes = me.or(home).recover(handle_rejection);
-//!     warp::serve(routes).run(([127, 0, 0, 1], 8080)).await;
-//!     Ok(())
-//! }
-//! ```
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 use std::convert::Infallible;

@@ -9,6 +9,11 @@ pub mod jwks_server;
 pub mod keys;
 
 pub use jwks_server::{JwksMode, JwksServer};
+
+/// The project README's Rust snippets, compiled as doc tests (`cargo test --doc -p passage-tests`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct RootReadme;
 pub use keys::{TestKey, b64, sign_raw, token};
 
 /// The app ID the verifier tests use.
