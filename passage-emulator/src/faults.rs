@@ -1,220 +1,201 @@
-//! Fault injection and request accounting (a middleware in front of every route).
+//! Fault injection: failures armed for the next requests of a target, or for the next saves.
+//!
+//! Pure state, shared by the HTTP middleware (JWKS and API faults) and the store's writer (save
+//! faults).
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use tokio::sync::watch;
 
-use crate::error::ApiError;
-use crate::state::Shared;
-
-/// Which requests a fault applies to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Target {
+/// What a fault applies to.
+///
+/// ```
+/// use passage_emulator::FaultTarget;
+/// assert_ne!(FaultTarget::Jwks, FaultTarget::Api);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FaultTarget {
     /// `GET /v1/apps/{app_id}/.well-known/jwks.json`.
     Jwks,
     /// Every other `/v1/...` request (the management and auth API).
     Api,
+    /// Writes of the data file (only with a data file): a slow or failing disk.
+    Save,
 }
 
-/// How a faulted request fails.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Mode {
-    Status,
-    Hang,
+/// How a faulted request (or save) fails.
+///
+/// ```
+/// use std::time::Duration;
+/// use passage_emulator::FaultMode;
+/// let slow = FaultMode::Hang(Duration::from_secs(5));
+/// assert_ne!(slow, FaultMode::Garbage);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultMode {
+    /// Answer this error status (400–599) with a Passage error body; a save fails.
+    Status(u16),
+    /// Wait this long, then answer 504; a save waits this long before writing. Clearing the
+    /// faults ends every hang at once.
+    Hang(Duration),
+    /// Answer 200 with a body that is not JSON (not for saves).
     Garbage,
+    /// Answer 200 with 10 MB of valid JSON (not for saves).
     Huge,
 }
 
-/// A fault armed for the next `count` requests of a target.
-#[derive(Clone, Debug, Deserialize)]
-pub(crate) struct FaultSpec {
-    pub target: Target,
+/// A fault armed for the next `count` requests (or saves) of a target.
+///
+/// ```
+/// use passage_emulator::{Fault, FaultMode, FaultTarget};
+/// let fault = Fault::new(FaultTarget::Jwks, FaultMode::Status(503))
+///     .count(2)
+///     .retry_after(7);
+/// assert_eq!(fault.target, FaultTarget::Jwks);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// What it applies to.
+    pub target: FaultTarget,
+    /// How many requests (or saves) it applies to.
     pub count: u32,
-    pub mode: Mode,
-    pub status: Option<u16>,
+    /// How they fail.
+    pub mode: FaultMode,
+    /// A `Retry-After` header (seconds) on status answers.
     pub retry_after: Option<u64>,
-    pub hang_ms: Option<u64>,
+}
+
+impl Fault {
+    /// A fault for the next request (or save) of `target`.
+    pub fn new(target: FaultTarget, mode: FaultMode) -> Self {
+        Self {
+            target,
+            count: 1,
+            mode,
+            retry_after: None,
+        }
+    }
+
+    /// Applies to the next `count` requests instead of one (0 disarms the target).
+    #[must_use]
+    pub fn count(mut self, count: u32) -> Self {
+        self.count = count;
+        self
+    }
+
+    /// Adds `Retry-After: seconds` to status answers.
+    #[must_use]
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// Why the fault cannot be armed, if it cannot.
+    pub(crate) fn problem(&self) -> Option<&'static str> {
+        match self.mode {
+            FaultMode::Status(s) if !(400..=599).contains(&s) => {
+                Some("status: must be an error status (400 to 599).")
+            }
+            FaultMode::Garbage | FaultMode::Huge if self.target == FaultTarget::Save => {
+                Some("mode: a save fault is status or hang.")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Uses left of the armed faults, per target.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+/// let emulator = passage_emulator::Emulator::builder().start().await?;
+/// assert_eq!(emulator.faults().jwks, 0);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FaultsRemaining {
+    /// Uses left on the JWKS.
+    pub jwks: u32,
+    /// Uses left on the API.
+    pub api: u32,
+    /// Saves left to fail or slow down.
+    pub save: u32,
 }
 
 /// The armed faults, one per target.
-#[derive(Default)]
 pub(crate) struct Faults {
-    jwks: Option<FaultSpec>,
-    api: Option<FaultSpec>,
+    armed: Mutex<Vec<Fault>>,
+    /// Bumped by every clear, so a hang taken before it ends.
+    generation: watch::Sender<u64>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            armed: Mutex::new(Vec::new()),
+            generation: watch::Sender::new(0),
+        }
+    }
+}
+
+/// Resolves when the faults are cleared after the fault it came with was taken.
+pub(crate) struct Cleared(watch::Receiver<u64>);
+
+impl Cleared {
+    pub(crate) async fn wait(mut self) {
+        // An error means the sender is gone: the emulator is shutting down, so stop waiting.
+        let _ = self.0.changed().await;
+    }
 }
 
 impl Faults {
-    pub(crate) fn arm(&mut self, spec: FaultSpec) {
-        let slot = match spec.target {
-            Target::Jwks => &mut self.jwks,
-            Target::Api => &mut self.api,
-        };
-        *slot = (spec.count > 0).then_some(spec);
+    fn armed(&self) -> std::sync::MutexGuard<'_, Vec<Fault>> {
+        self.armed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn clear(&mut self) {
-        *self = Self::default();
+    /// Arms `fault`, replacing the one armed for its target.
+    pub(crate) fn arm(&self, fault: Fault) {
+        let mut armed = self.armed();
+        armed.retain(|f| f.target != fault.target);
+        if fault.count > 0 {
+            armed.push(fault);
+        }
+    }
+
+    /// Disarms everything and ends every hang in progress.
+    pub(crate) fn clear(&self) {
+        let mut armed = self.armed();
+        armed.clear();
+        self.generation.send_modify(|g| *g = g.wrapping_add(1));
     }
 
     /// Takes one use of the fault armed for `target`, if any.
-    fn take(&mut self, target: Target) -> Option<FaultSpec> {
-        let slot = match target {
-            Target::Jwks => &mut self.jwks,
-            Target::Api => &mut self.api,
+    pub(crate) fn take(&self, target: FaultTarget) -> Option<(Fault, Cleared)> {
+        let mut armed = self.armed();
+        let at = armed.iter().position(|f| f.target == target)?;
+        let out = armed[at];
+        armed[at].count -= 1;
+        if armed[at].count == 0 {
+            armed.remove(at);
+        }
+        // Subscribed under the lock that `clear` takes: a clear from now on is seen.
+        Some((out, Cleared(self.generation.subscribe())))
+    }
+
+    pub(crate) fn remaining(&self) -> FaultsRemaining {
+        let armed = self.armed();
+        let of = |target| {
+            armed
+                .iter()
+                .find(|f| f.target == target)
+                .map_or(0, |f| f.count)
         };
-        let spec = slot.as_mut()?;
-        let out = spec.clone();
-        spec.count = spec.count.saturating_sub(1);
-        if spec.count == 0 {
-            *slot = None;
-        }
-        Some(out)
-    }
-
-    /// Remaining uses per target (for `GET .../faults`).
-    pub(crate) fn remaining(&self) -> (u32, u32) {
-        (
-            self.jwks.as_ref().map_or(0, |f| f.count),
-            self.api.as_ref().map_or(0, |f| f.count),
-        )
-    }
-}
-
-fn classify(path: &str) -> Option<Target> {
-    let path = path.trim_end_matches('/');
-    if path.starts_with("/v1/apps/") && path.ends_with("/.well-known/jwks.json") {
-        Some(Target::Jwks)
-    } else if path.starts_with("/v1/") {
-        Some(Target::Api)
-    } else {
-        None
-    }
-}
-
-/// 10 MB of valid JSON, so a client has to enforce its own size limit to notice.
-const HUGE_BODY_LEN: usize = 10 * 1024 * 1024;
-
-fn error_code(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "invalid_request",
-        401 => "invalid_access_token",
-        403 => "operation_not_allowed",
-        404 => "not_found",
-        429 => "too_many_requests",
-        _ => "internal_server_error",
-    }
-}
-
-async fn fault_response(spec: &FaultSpec) -> Response {
-    match spec.mode {
-        Mode::Status => {
-            let status = spec
-                .status
-                .and_then(|s| StatusCode::from_u16(s).ok())
-                .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            let mut err = ApiError::new(
-                status,
-                error_code(status),
-                status.canonical_reason().unwrap_or("Injected fault"),
-            );
-            err.retry_after = spec.retry_after;
-            err.into_response()
-        }
-        Mode::Hang => {
-            tokio::time::sleep(Duration::from_millis(spec.hang_ms.unwrap_or(30_000))).await;
-            ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "internal_server_error",
-                "Gateway Timeout",
-            )
-            .into_response()
-        }
-        Mode::Garbage => Response::builder()
-            .status(StatusCode::OK)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from("<html>\u{1}\u{2} this is not json }{"))
-            .unwrap_or_default(),
-        Mode::Huge => {
-            let mut body = Vec::with_capacity(HUGE_BODY_LEN + 16);
-            body.extend_from_slice(b"{\"pad\":\"");
-            body.resize(HUGE_BODY_LEN, b'a');
-            body.extend_from_slice(b"\"}");
-            Response::builder()
-                .status(StatusCode::OK)
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body))
-                .unwrap_or_default()
+        FaultsRemaining {
+            jwks: of(FaultTarget::Jwks),
+            api: of(FaultTarget::Api),
+            save: of(FaultTarget::Save),
         }
     }
-}
-
-/// Counts requests per target, applies armed faults, and turns axum's bare framework errors
-/// (unknown route, wrong method, body too large) into Passage-style JSON errors.
-pub(crate) async fn middleware(
-    State(shared): State<Arc<Shared>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let target = classify(req.uri().path());
-    if let Some(target) = target {
-        let counter = match target {
-            Target::Jwks => &shared.jwks_requests,
-            Target::Api => &shared.api_requests,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        let fault = shared
-            .faults
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take(target);
-        if let Some(spec) = fault {
-            tracing::debug!(?target, mode = ?spec.mode, "injecting fault");
-            return fault_response(&spec).await;
-        }
-    }
-    let resp = next.run(req).await;
-    jsonify_framework_errors(resp)
-}
-
-fn jsonify_framework_errors(resp: Response) -> Response {
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    let is_html = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    if is_json || is_html {
-        return resp;
-    }
-    let status = resp.status();
-    let err = match status {
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ApiError::new(status, "invalid_request", "Method not allowed")
-        }
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(status, "invalid_request", "Request body too large")
-        }
-        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::UNPROCESSABLE_ENTITY => {
-            ApiError::bad_request("Invalid request body")
-        }
-        StatusCode::BAD_REQUEST => ApiError::bad_request("Invalid request"),
-        _ => return resp,
-    };
-    let allow = resp.headers().get(header::ALLOW).cloned();
-    let mut out = err.into_response();
-    if let Some(allow) = allow {
-        out.headers_mut().insert(header::ALLOW, allow);
-    }
-    out
 }

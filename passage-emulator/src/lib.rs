@@ -1,15 +1,16 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
-mod api;
-mod auth;
-mod controls;
+// Layers, imported one way only: `http` → `ops` → `store`. `context`, `faults`, `limits`,
+// `random` and `error` are leaves the layers share.
+mod context;
 mod error;
 mod faults;
-mod filters;
-mod keys;
-mod models;
-mod state;
+mod http;
+mod limits;
+mod ops;
+mod random;
+mod store;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -17,21 +18,20 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::Json;
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use error::EmulatorError;
-pub use models::InboxMessage;
+pub use faults::{Fault, FaultMode, FaultTarget, FaultsRemaining};
+pub use store::records::InboxMessage;
 
-use crate::error::ApiError;
-use crate::keys::SigningKey;
-use crate::state::{AppConfig, Shared, State as Store};
+use crate::context::{Context, Counters};
+use crate::limits::{Limits, RateLimiter};
+use crate::ops::{devices, events, keys, links, tokens, users, validate};
+use crate::store::keys::SigningKey;
+use crate::store::records::{DeviceKind, EventAction, EventStatus};
+use crate::store::{AppConfig, State, Store};
 
 /// Largest request body the emulator accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -41,6 +41,18 @@ pub const DEFAULT_SESSION_LENGTH: Duration = Duration::from_secs(3600);
 pub const DEFAULT_AUTH_ORIGIN: &str = "http://127.0.0.1:8080";
 
 /// Options for [`Emulator::mint_token_with`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+/// let emulator = passage_emulator::Emulator::builder().start().await?;
+/// let expired = emulator.mint_token_with(
+///     "user-1",
+///     passage_emulator::TokenOptions { ttl: Some(-60), claims: None },
+/// )?;
+/// assert_eq!(expired.split('.').count(), 3);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct TokenOptions {
     /// Token lifetime in seconds (`exp - iat`); negative for an already-expired token.
@@ -50,8 +62,46 @@ pub struct TokenOptions {
     pub claims: Option<Map<String, Value>>,
 }
 
+/// Requests served and what the store holds.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+/// let emulator = passage_emulator::Emulator::builder().start().await?;
+/// emulator.create_user("ada@example.com")?;
+/// assert_eq!(emulator.stats().users, 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// JWKS requests served (including fault-injected ones).
+    pub jwks_requests: u64,
+    /// Other `/v1/...` requests served (including fault-injected ones).
+    pub api_requests: u64,
+    /// Users in the store.
+    pub users: usize,
+    /// Magic links kept (live ones, and the most recent used or expired ones).
+    pub magic_links: usize,
+    /// Messages in the dev inbox.
+    pub inbox_messages: usize,
+}
+
 /// Configures and starts an [`Emulator`]. Every setting is optional. Its `Debug` never shows
 /// the API key.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+/// let emulator = passage_emulator::Emulator::builder()
+///     .app_id("my-app")
+///     .api_key("test-key")
+///     .app_name("My App")
+///     .start()
+///     .await?;
+/// assert_eq!(emulator.app_id(), "my-app");
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Default)]
 #[must_use]
 pub struct EmulatorBuilder {
@@ -64,6 +114,7 @@ pub struct EmulatorBuilder {
     host: Option<IpAddr>,
     port: Option<u16>,
     data_file: Option<PathBuf>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -78,6 +129,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("data_file", &self.data_file)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -95,7 +147,8 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The app's auth origin, the first `aud` of tokens (default `http://127.0.0.1:8080`, where the example apps listen).
+    /// The app's auth origin, the first `aud` of tokens (default `http://127.0.0.1:8080`, where
+    /// the example apps listen).
     pub fn auth_origin(mut self, auth_origin: impl Into<String>) -> Self {
         self.auth_origin = Some(auth_origin.into());
         self
@@ -131,10 +184,35 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Persist state in this JSON file (loaded at start if it exists, rewritten atomically after
-    /// every change). Explicit builder settings override the app settings stored in the file.
+    /// Persist state in this JSON file (loaded at start if it exists). Every change answered
+    /// over HTTP is on disk before the answer; changes made through this handle are on disk
+    /// after [`Emulator::flush`] or [`Emulator::shutdown`]. Explicit builder settings override
+    /// the app settings stored in the file.
     pub fn data_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.data_file = Some(path.into());
+        self
+    }
+
+    /// Messages the dev inbox keeps, the newest (default 100).
+    pub fn inbox_capacity(mut self, messages: usize) -> Self {
+        self.limits.inbox_messages = messages;
+        self
+    }
+
+    /// Users the keyless login page may create (default 1000); beyond, it answers 429 until
+    /// users are deleted or the emulator is reset. Users created with the API key are not
+    /// counted.
+    pub fn login_page_user_limit(mut self, users: usize) -> Self {
+        self.limits.login_page_users = users;
+        self
+    }
+
+    /// The login form's rate limit per client IP: `burst` requests at once, then one more per
+    /// `per` (default 10, then one per 6 seconds). Beyond, `POST /login` answers 429 with
+    /// `Retry-After`.
+    pub fn login_rate_limit(mut self, burst: u32, per: Duration) -> Self {
+        self.limits.login_burst = burst;
+        self.limits.login_refill = per;
         self
     }
 
@@ -156,142 +234,131 @@ impl EmulatorBuilder {
         let origin = format!("http://{}", SocketAddr::new(origin_ip, addr.port()));
 
         let loaded = match &self.data_file {
-            Some(path) => Store::load(path)?,
+            Some(path) => store::file::load(path)?,
             None => None,
         };
-        let mut store = match loaded {
-            Some(store) => store,
+        let mut state = match loaded {
+            Some(state) => state,
             None => {
                 let auth_origin = DEFAULT_AUTH_ORIGIN.to_string();
                 let app = AppConfig {
-                    id: models::random_id(),
+                    id: random::random_id(),
                     name: "Passage Emulator App".into(),
-                    api_key: models::random_string(48),
+                    api_key: random::random_string(48),
                     redirect_url: format!("{auth_origin}/"),
                     auth_origin,
-                    session_length: DEFAULT_SESSION_LENGTH.as_secs() as i64,
-                    created_at: models::now(),
+                    session_length: i64::try_from(DEFAULT_SESSION_LENGTH.as_secs()).unwrap_or(3600),
+                    created_at: store::records::now(),
                 };
                 let key = tokio::task::spawn_blocking(SigningKey::generate)
                     .await
                     .map_err(|e| EmulatorError::Crypto(e.to_string()))??;
-                Store::new(app, key)
+                State::new(app, key)
             }
         };
-        let app = &mut store.app;
-        if let Some(v) = self.app_id {
-            app.id = v;
-        }
-        if let Some(v) = self.api_key {
-            app.api_key = v;
-        }
-        if let Some(v) = self.auth_origin {
-            app.auth_origin = v.trim_end_matches('/').to_string();
-            if self.redirect_url.is_none() {
-                app.redirect_url = format!("{}/", app.auth_origin);
-            }
-        }
-        if let Some(v) = self.redirect_url {
-            app.redirect_url = v;
-        }
-        if let Some(v) = self.app_name {
-            app.name = v;
-        }
-        if let Some(v) = self.session_length {
-            // Capped at ten years so `iat + session length` can never overflow.
-            app.session_length = i64::try_from(v.as_secs())
-                .unwrap_or(i64::MAX)
-                .min(315_360_000);
-        }
-        if let Some(path) = &self.data_file {
-            store.save(path)?;
-        }
-        let app_id = store.app.id.clone();
-        let api_key = store.app.api_key.clone();
-        let shared = Arc::new(Shared::new(store, origin.clone(), self.data_file));
+        self.apply_settings(&mut state.app);
+        let app_id = state.app.id.clone();
+        let api_key = state.app.api_key.clone();
+        let allowed = http::AllowedHosts::of([
+            origin.as_str(),
+            state.app.auth_origin.as_str(),
+            state.app.redirect_url.as_str(),
+        ]);
+        let faults = Arc::new(faults::Faults::default());
+        let store = Store::open(state, self.data_file, Arc::clone(&faults)).await?;
+        let writer = tokio::spawn(Arc::clone(&store).write_changes());
+        let ctx = Arc::new(Context {
+            store,
+            origin: origin.clone(),
+            faults,
+            counters: Counters::default(),
+            limits: self.limits,
+            login_limiter: RateLimiter::new(self.limits.login_burst, self.limits.login_refill),
+        });
 
-        let app = router(Arc::clone(&shared));
+        let service = http::service(Arc::clone(&ctx), allowed);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let served = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
+            let make =
+                axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                    SocketAddr,
+                >(service);
+            let served = axum::serve(listener, make)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "emulator server stopped with an error");
             }
         });
         tracing::info!(%origin, %app_id, "passage emulator listening");
         Ok(Emulator {
-            shared,
+            ctx,
             addr,
             app_id,
             api_key,
             shutdown: Some(tx),
             task: Some(task),
+            writer: Some(writer),
         })
     }
-}
 
-fn router(shared: Arc<Shared>) -> Router {
-    let r = Router::new();
-    let r = api::route(r, "/v1/apps/{app_id}/.well-known/jwks.json", get(jwks));
-    let r = api::routes(r);
-    let r = auth::routes(r);
-    let r = controls::routes(r);
-    r.fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&shared),
-            faults::middleware,
-        ))
-        .with_state(shared)
-}
-
-async fn jwks(State(shared): State<Arc<Shared>>, Path(app_id): Path<String>) -> Response {
-    if let Err(e) = api::check_app(&shared, &app_id) {
-        return e.into_response();
+    /// Lays the explicit settings over the app's (new or loaded).
+    fn apply_settings(&self, app: &mut AppConfig) {
+        if let Some(v) = &self.app_id {
+            app.id.clone_from(v);
+        }
+        if let Some(v) = &self.api_key {
+            app.api_key.clone_from(v);
+        }
+        if let Some(v) = &self.auth_origin {
+            app.auth_origin = v.trim_end_matches('/').to_string();
+            if self.redirect_url.is_none() {
+                app.redirect_url = format!("{}/", app.auth_origin);
+            }
+        }
+        if let Some(v) = &self.redirect_url {
+            app.redirect_url.clone_from(v);
+        }
+        if let Some(v) = &self.app_name {
+            app.name.clone_from(v);
+        }
+        if let Some(v) = self.session_length {
+            // Capped at ten years so `iat + session length` can never overflow.
+            app.session_length = i64::try_from(v.as_secs())
+                .unwrap_or(i64::MAX)
+                .min(tokens::MAX_TTL_SECONDS);
+        }
     }
-    let keys: Vec<Value> = shared.read(|s| s.published_keys().map(SigningKey::jwk).collect());
-    Json(json!({ "keys": keys })).into_response()
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::NOT_FOUND,
-        "not_found",
-        "Resource not found",
-    )
-}
-
-/// A running emulator. Dropping it stops the server; [`Emulator::shutdown`] stops it gracefully
-/// and waits.
+/// A running emulator. Dropping it stops the server; [`Emulator::shutdown`] stops it gracefully,
+/// saves what is left to save, and waits.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+/// let emulator = passage_emulator::Emulator::builder().start().await?;
+/// assert!(emulator.origin().starts_with("http://127.0.0.1:"));
+/// emulator.shutdown().await;
+/// # Ok(()) }
+/// ```
 pub struct Emulator {
-    shared: Arc<Shared>,
+    ctx: Arc<Context>,
     addr: SocketAddr,
     app_id: String,
     api_key: String,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("origin", &self.origin)
-            .finish_non_exhaustive()
-    }
+    writer: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The API key is deliberately left out: handles end up in logs.
         f.debug_struct("Emulator")
-            .field("origin", &self.shared.origin)
+            .field("origin", &self.ctx.origin)
             .field("app_id", &self.app_id)
             .finish_non_exhaustive()
     }
@@ -299,32 +366,77 @@ impl std::fmt::Debug for Emulator {
 
 impl Emulator {
     /// A builder with every setting at its default.
+    ///
+    /// ```
+    /// let builder = passage_emulator::Emulator::builder().port(0);
+    /// # let _ = builder;
+    /// ```
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder::default()
     }
 
     /// The base URL serving everything, e.g. `http://127.0.0.1:41234` (both the auth and the API
     /// origin).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// assert_eq!(emulator.origin(), format!("http://{}", emulator.addr()));
+    /// # Ok(()) }
+    /// ```
     pub fn origin(&self) -> &str {
-        &self.shared.origin
+        &self.ctx.origin
     }
 
     /// The bound socket address.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// assert!(emulator.addr().ip().is_loopback());
+    /// # Ok(()) }
+    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// The app ID.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// assert_eq!(emulator.app_id().len(), 24);
+    /// # Ok(()) }
+    /// ```
     pub fn app_id(&self) -> &str {
         &self.app_id
     }
 
     /// The management API key (`Authorization: Bearer <key>`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().api_key("k").start().await?;
+    /// assert_eq!(emulator.api_key(), "k");
+    /// # Ok(()) }
+    /// ```
     pub fn api_key(&self) -> &str {
         &self.api_key
     }
 
     /// The JWKS URL of the app.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// assert!(emulator.jwks_url().ends_with("/.well-known/jwks.json"));
+    /// # Ok(()) }
+    /// ```
     pub fn jwks_url(&self) -> String {
         format!(
             "{}/v1/apps/{}/.well-known/jwks.json",
@@ -335,70 +447,298 @@ impl Emulator {
 
     /// Mints a valid auth token for `user_id` (creating the user with that ID if missing).
     ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// let token = emulator.mint_token("user-1")?;
+    /// assert_eq!(token.split('.').count(), 3);
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// A blank user ID, or a signing failure.
     pub fn mint_token(&self, user_id: &str) -> Result<String, EmulatorError> {
         self.mint_token_with(user_id, TokenOptions::default())
     }
 
-    /// Mints a token with a custom lifetime and/or extra claims (for negative tests).
+    /// Mints a token with a custom lifetime and/or extra claims (for negative tests); see
+    /// [`TokenOptions`].
     ///
     /// # Errors
-    /// A blank user ID, or a signing failure.
+    /// A blank user ID, a lifetime beyond ten years either way, or a signing failure.
     pub fn mint_token_with(
         &self,
         user_id: &str,
         options: TokenOptions,
     ) -> Result<String, EmulatorError> {
-        Ok(controls::mint_for(
-            &self.shared,
+        let minted = tokens::mint(
+            &self.ctx.store,
+            &self.ctx.origin,
             user_id,
             options.ttl,
             options.claims.as_ref(),
-        )?)
+        )?;
+        Ok(minted.token)
     }
 
     /// Creates a user with this email (lowercased) and returns its ID.
     ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// let id = emulator.create_user("Ada@Example.com")?;
+    /// assert_eq!(id.len(), 24);
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// An invalid or already registered email.
     pub fn create_user(&self, email: &str) -> Result<String, EmulatorError> {
-        let email = models::normalize_email(email).ok_or_else(|| EmulatorError::Rejected {
+        let email = validate::normalize_email(email).ok_or_else(|| EmulatorError::Rejected {
             code: "invalid_request".into(),
             message: "email: must be a valid email address.".into(),
         })?;
-        Ok(self
-            .shared
-            .mutate(|s| Ok(s.insert_user(None, email, String::new(), None)?.id.clone()))?)
+        let fields = users::UserFields {
+            email: Some(email),
+            ..users::UserFields::default()
+        };
+        Ok(users::create(&self.ctx.store, fields)?.id)
+    }
+
+    /// Registers an emulated passkey to a user and returns the device ID (it shows in the
+    /// user's `webauthn_devices`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// let user = emulator.create_user("ada@example.com")?;
+    /// let device = emulator.add_device(&user, "Ada's laptop")?;
+    /// assert_eq!(device.len(), 24);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// An unknown user (`user_not_found`).
+    pub fn add_device(&self, user_id: &str, friendly_name: &str) -> Result<String, EmulatorError> {
+        let device = devices::add(
+            &self.ctx.store,
+            user_id,
+            DeviceKind::Passkey,
+            Some(friendly_name.to_string()),
+        )?;
+        Ok(device.id)
+    }
+
+    /// Adds a completed login event of `kind` (e.g. `passkey_login`) to a user's recent events
+    /// and returns its ID.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// let user = emulator.create_user("ada@example.com")?;
+    /// emulator.add_login_event(&user, "passkey_login")?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// An unknown user (`user_not_found`).
+    pub fn add_login_event(&self, user_id: &str, kind: &str) -> Result<String, EmulatorError> {
+        let new = events::NewEvent {
+            kind: kind.to_string(),
+            action: EventAction::Login,
+            status: EventStatus::Complete,
+            ip_addr: "127.0.0.1".into(),
+            user_agent: "passage-emulator".into(),
+            social_login_type: None,
+        };
+        Ok(events::add(&self.ctx.store, user_id, new, self.ctx.limits.recent_events)?.id)
     }
 
     /// Rotates the signing key and returns the new key ID; the previous key stays in the JWKS
-    /// for `grace`.
+    /// for `grace`. Blocks for the key generation (tens of milliseconds).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// let kid = emulator.rotate_key(std::time::Duration::from_secs(60))?;
+    /// assert_eq!(kid.len(), 24);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
-    /// Key generation or persistence failed.
+    /// Key generation failed.
     pub fn rotate_key(&self, grace: Duration) -> Result<String, EmulatorError> {
         let grace = i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
-        Ok(controls::rotate_key(&self.shared, Some(grace))?.0)
+        Ok(keys::rotate(&self.ctx.store, Some(grace))?.kid)
+    }
+
+    /// Arms a fault: the next requests (or saves) of its target fail as it says.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// use passage_emulator::{Fault, FaultMode, FaultTarget};
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// emulator.inject_fault(Fault::new(FaultTarget::Jwks, FaultMode::Status(503)).count(2))?;
+    /// assert_eq!(emulator.faults().jwks, 2);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// A status that is not an error status, or a garbage or huge save fault.
+    pub fn inject_fault(&self, fault: Fault) -> Result<(), EmulatorError> {
+        if let Some(problem) = fault.problem() {
+            return Err(EmulatorError::Rejected {
+                code: "invalid_request".into(),
+                message: problem.into(),
+            });
+        }
+        self.ctx.faults.arm(fault);
+        Ok(())
+    }
+
+    /// Disarms every fault and ends the hangs in progress.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// # use passage_emulator::{Fault, FaultMode, FaultTarget};
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// emulator.inject_fault(Fault::new(FaultTarget::Api, FaultMode::Garbage))?;
+    /// emulator.clear_faults();
+    /// assert_eq!(emulator.faults(), Default::default());
+    /// # Ok(()) }
+    /// ```
+    pub fn clear_faults(&self) {
+        self.ctx.faults.clear();
+    }
+
+    /// Uses left of the armed faults.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// assert_eq!(emulator.faults().api, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn faults(&self) -> FaultsRemaining {
+        self.ctx.faults.remaining()
+    }
+
+    /// Forgets every user, magic link and inbox message; the app and its keys stay.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// emulator.create_user("ada@example.com")?;
+    /// emulator.reset();
+    /// assert_eq!(emulator.stats().users, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn reset(&self) {
+        users::reset(&self.ctx.store);
+    }
+
+    /// Requests served and what the store holds.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// assert_eq!(emulator.stats().jwks_requests, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn stats(&self) -> Stats {
+        let (users, magic_links, inbox_messages) = self
+            .ctx
+            .store
+            .read(|s| (s.users.len(), s.links.len(), s.inbox.len()));
+        Stats {
+            jwks_requests: self.jwks_requests(),
+            api_requests: self.api_requests(),
+            users,
+            magic_links,
+            inbox_messages,
+        }
     }
 
     /// JWKS requests served so far (including fault-injected ones).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// assert_eq!(emulator.jwks_requests(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn jwks_requests(&self) -> u64 {
-        self.shared.jwks_requests.load(Ordering::Relaxed)
+        self.ctx.counters.jwks_requests.load(Ordering::Relaxed)
     }
 
     /// Other `/v1/...` requests served so far (including fault-injected ones).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// assert_eq!(emulator.api_requests(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn api_requests(&self) -> u64 {
-        self.shared.api_requests.load(Ordering::Relaxed)
+        self.ctx.counters.api_requests.load(Ordering::Relaxed)
     }
 
-    /// The dev inbox: magic links "sent" by email or SMS, oldest first.
+    /// The dev inbox: magic links "sent" by email or SMS, oldest first (the newest 100 by
+    /// default; see [`EmulatorBuilder::inbox_capacity`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// assert!(emulator.inbox().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn inbox(&self) -> Vec<InboxMessage> {
-        self.shared.read(|s| s.inbox.clone())
+        links::inbox(&self.ctx.store)
     }
 
-    /// Stops accepting connections, lets in-flight requests finish (up to 5 seconds) and waits
-    /// for the server task.
+    /// Waits until every change made so far is in the data file (at once without one).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let dir = std::env::temp_dir().join(format!("emulator-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let emulator = passage_emulator::Emulator::builder()
+    ///     .data_file(dir.join("state.json"))
+    ///     .start()
+    ///     .await?;
+    /// emulator.create_user("ada@example.com")?;
+    /// emulator.flush().await?; // now it survives a crash
+    /// # emulator.shutdown().await;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The data file could not be written.
+    pub async fn flush(&self) -> Result<(), EmulatorError> {
+        self.ctx
+            .store
+            .flush()
+            .await
+            .map_err(|e| EmulatorError::Persistence(e.to_string()))
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to 5 seconds), saves what
+    /// is left to save and waits for the server task.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -409,6 +749,12 @@ impl Emulator {
                 .is_err()
         {
             task.abort();
+        }
+        if let Err(error) = self.ctx.store.flush().await {
+            tracing::error!(%error, "changes made before shutdown could not be saved");
+        }
+        if let Some(writer) = self.writer.take() {
+            writer.abort();
         }
     }
 }
@@ -421,6 +767,9 @@ impl Drop for Emulator {
         if let Some(task) = self.task.take() {
             // Connections still open (e.g. a hanging fault) must not keep the server alive.
             task.abort();
+        }
+        if let Some(writer) = self.writer.take() {
+            writer.abort();
         }
     }
 }

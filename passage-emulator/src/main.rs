@@ -1,88 +1,73 @@
 //! `passage-emulator`: run the Passage emulator as a standalone server.
 #![forbid(unsafe_code)]
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
 use passage_emulator::Emulator;
 
-const USAGE: &str = "\
-passage-emulator: a local, Passage-compatible server (JWKS, management API, magic links, login page)
-
-USAGE:
-    passage-emulator [OPTIONS]
-
-OPTIONS:
-    --host <IP>            Address to bind [default: 127.0.0.1]
-    --port <PORT>          Port to bind [default: 8788]
-    --app-id <ID>          App ID [default: random, or the one stored in --data]
-    --api-key <KEY>        Management API key [default: random, or the one stored in --data]
-    --auth-origin <URL>    The app's auth origin [default: http://127.0.0.1:8080]
-    --redirect-url <URL>   Where the login page redirects after sign-in [default: auth origin + /]
-    --data <FILE>          Persist state (users, devices, links, keys, app settings) in FILE
-    -h, --help             Print this help
-
-Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) to change the level.";
-
+/// A local, Passage-compatible server: JWKS, management API, magic links, login page.
+///
+/// Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) to change the level.
+#[derive(Debug, Parser)]
+#[command(name = "passage-emulator", version, about)]
 struct Args {
+    /// Address to bind: an IP address or `localhost`
+    #[arg(long, env = "PASSAGE_EMULATOR_HOST", default_value = "127.0.0.1", value_parser = parse_host)]
     host: IpAddr,
-    port: u16,
+
+    /// Port to bind (also read from PORT) [default: 8788]
+    #[arg(long, env = "PASSAGE_EMULATOR_PORT")]
+    port: Option<u16>,
+
+    /// App ID [default: random, or the one stored in --data]
+    #[arg(long, env = "PASSAGE_EMULATOR_APP_ID")]
     app_id: Option<String>,
+
+    /// Management API key [default: random, or the one stored in --data]
+    #[arg(long, env = "PASSAGE_EMULATOR_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
+
+    /// The app's auth origin [default: http://127.0.0.1:8080]
+    #[arg(long, env = "PASSAGE_EMULATOR_AUTH_ORIGIN")]
     auth_origin: Option<String>,
+
+    /// Where the login page redirects after sign-in [default: auth origin + /]
+    #[arg(long, env = "PASSAGE_EMULATOR_REDIRECT_URL")]
     redirect_url: Option<String>,
+
+    /// Persist state (users, devices, links, keys, app settings) in this file
+    #[arg(long, env = "PASSAGE_EMULATOR_DATA", value_name = "FILE")]
     data: Option<PathBuf>,
 }
 
-fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut args = Args {
-        host: IpAddr::from([127, 0, 0, 1]),
-        port: 8788,
-        app_id: None,
-        api_key: None,
-        auth_origin: None,
-        redirect_url: None,
-        data: None,
-    };
-    while let Some(flag) = argv.next() {
-        let (name, inline) = match flag.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (flag.clone(), None),
-        };
-        if name == "-h" || name == "--help" {
-            return Ok(None);
-        }
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| argv.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match name.as_str() {
-            "--host" => {
-                let v = value()?;
-                args.host = v
-                    .parse()
-                    .map_err(|_| format!("--host: not an IP address: {v}"))?;
-            }
-            "--port" => {
-                let v = value()?;
-                args.port = v.parse().map_err(|_| format!("--port: not a port: {v}"))?;
-            }
-            "--app-id" => args.app_id = Some(value()?),
-            "--api-key" => args.api_key = Some(value()?),
-            "--auth-origin" => args.auth_origin = Some(value()?),
-            "--redirect-url" => args.redirect_url = Some(value()?),
-            "--data" => args.data = Some(PathBuf::from(value()?)),
-            other => return Err(format!("unknown argument: {other}")),
-        }
+fn parse_host(text: &str) -> Result<IpAddr, String> {
+    if text.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
     }
-    Ok(Some(args))
+    text.parse()
+        .map_err(|_| format!("not an IP address or `localhost`: {text}"))
+}
+
+/// The port: the flag or `PASSAGE_EMULATOR_PORT`, else `PORT`, else 8788.
+fn port(args: &Args) -> Result<u16, String> {
+    if let Some(port) = args.port {
+        return Ok(port);
+    }
+    match std::env::var("PORT") {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| format!("PORT is not a port number: {text}")),
+        Err(_) => Ok(8788),
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -90,14 +75,10 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+    let port = match port(&args) {
+        Ok(port) => port,
         Err(e) => {
-            eprintln!("error: {e}\n\n{USAGE}");
+            eprintln!("error: {e}\n\nFor more information, try '--help'.");
             return ExitCode::from(2);
         }
     };
@@ -108,7 +89,7 @@ can reach this address can mint tokens and read users. Use it on trusted network
             args.host
         );
     }
-    let mut builder = Emulator::builder().host(args.host).port(args.port);
+    let mut builder = Emulator::builder().host(args.host).port(port);
     if let Some(v) = args.app_id {
         builder = builder.app_id(v);
     }

@@ -290,6 +290,7 @@ async fn create_user_validation() {
         api.http
             .post(api.url("/users"))
             .bearer_auth(&api.key)
+            .header("content-type", "application/json")
             .body(big)
             .send()
             .await

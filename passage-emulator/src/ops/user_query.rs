@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::models::User;
+use crate::store::records::User;
 
 /// Default page size (Passage's documents give no default; 20 matches its dashboard).
 pub(crate) const DEFAULT_LIMIT: i64 = 20;
@@ -176,7 +176,7 @@ pub(crate) fn parse(pairs: &[(String, String)], now_unix: i64) -> Result<ListQue
     if errors.is_empty() {
         Ok(q)
     } else {
-        Err(crate::api::join_errors(&errors))
+        Err(super::validate::join_errors(&errors))
     }
 }
 
@@ -227,7 +227,8 @@ fn parse_order(raw: &str) -> Result<Vec<(Field, bool)>, String> {
 }
 
 fn zero_time() -> OffsetDateTime {
-    OffsetDateTime::parse(crate::models::ZERO_TIME, &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    // Passage's zero time, reported for timestamps that never happened.
+    time::macros::datetime!(0001-01-01 0:00 UTC)
 }
 
 fn time_of(user: &User, field: Field) -> OffsetDateTime {
@@ -243,7 +244,7 @@ fn text_of(user: &User, field: Field) -> &str {
         Field::Id => &user.id,
         Field::Email => &user.email,
         Field::Phone => &user.phone,
-        _ => &user.status,
+        _ => user.status.as_str(),
     }
 }
 

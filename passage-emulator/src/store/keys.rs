@@ -1,4 +1,4 @@
-//! RSA signing keys, the JWKS document and RS256 JWS signing.
+//! RSA signing keys: generation, storage, public components and RS256 JWS signing.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
@@ -7,10 +7,10 @@ use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::EmulatorError;
-use crate::models::random_id;
+use crate::error::EmulatorError;
+use crate::random::random_id;
 
 /// One RSA-2048 signing key with its key ID (cheap to clone: the key pair is shared).
 #[derive(Clone)]
@@ -20,6 +20,14 @@ pub(crate) struct SigningKey {
     pkcs8: Vec<u8>,
     /// Unix time after which the key is no longer published (set when it is rotated out).
     pub(crate) retire_at: Option<i64>,
+}
+
+/// The protected header of the tokens it signs.
+#[derive(Serialize)]
+struct JwsHeader<'a> {
+    alg: &'static str,
+    kid: &'a str,
+    typ: &'static str,
 }
 
 /// The persisted form of a signing key (PKCS#8 DER, standard base64).
@@ -70,17 +78,13 @@ impl SigningKey {
         })
     }
 
-    /// The public key as a JWK.
-    pub(crate) fn jwk(&self) -> Value {
+    /// The public key's modulus and exponent, base64url without padding (a JWK's `n` and `e`).
+    pub(crate) fn public_components(&self) -> (String, String) {
         let public = self.pair.public_key();
-        json!({
-            "kty": "RSA",
-            "use": "sig",
-            "alg": "RS256",
-            "kid": self.kid,
-            "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
-            "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
-        })
+        (
+            URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+            URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+        )
     }
 
     /// Base64 of the PEM-encoded SubjectPublicKeyInfo, as Passage's `rsa_public_key` app field.
@@ -100,7 +104,11 @@ impl SigningKey {
 
     /// Signs `claims` as an RS256 JWS in compact form.
     pub(crate) fn sign_jwt(&self, claims: &Map<String, Value>) -> Result<String, EmulatorError> {
-        let header = json!({"alg": "RS256", "kid": self.kid, "typ": "JWT"});
+        let header = JwsHeader {
+            alg: "RS256",
+            kid: &self.kid,
+            typ: "JWT",
+        };
         let header =
             serde_json::to_vec(&header).map_err(|e| EmulatorError::Crypto(e.to_string()))?;
         let payload =

@@ -1,0 +1,253 @@
+//! The login page standing in for Passage's element, and magic link sign-in: the page's form
+//! sends a magic link to the dev inbox; following it (or `PATCH .../magic-link/activate`)
+//! exchanges it for an auth token.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+
+use super::error::ApiError;
+use super::extract::{AppId, JsonBody, group};
+use super::wire::{ActivateBody, AuthResult, AuthResultEnvelope, LoginForm, LoginQuery};
+use crate::context::Context;
+use crate::ops::links::{self, Client};
+use crate::ops::validate;
+use crate::store::AppConfig;
+
+type Ctx = State<Arc<Context>>;
+
+/// `GET /` (the page, or a link's landing) and `POST /login` (the form).
+pub(crate) fn page_routes() -> Router<Arc<Context>> {
+    Router::new()
+        .route("/", get(login_page))
+        .route("/login", post(login_submit))
+}
+
+/// `PATCH /v1/apps/{app_id}/magic-link/activate`, open without the key as in Passage.
+pub(crate) fn activate_route(ctx: &Arc<Context>) -> Router<Arc<Context>> {
+    group::<AppId>(
+        ctx,
+        vec![("/magic-link/activate", patch(activate_magic_link))],
+    )
+}
+
+fn client(addr: SocketAddr, headers: &HeaderMap) -> Client {
+    Client {
+        ip: addr.ip().to_string(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string(),
+    }
+}
+
+async fn activate_magic_link(
+    State(ctx): Ctx,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ActivateBody>,
+) -> Result<Json<AuthResultEnvelope>, ApiError> {
+    let secret = validate::non_blank(body.magic_link.as_deref())
+        .ok_or_else(|| ApiError::bad_request("magic_link: cannot be blank."))?;
+    let done = links::exchange(&ctx, secret, &client(addr, &headers))?;
+    ctx.store.flush().await?;
+    Ok(Json(AuthResultEnvelope {
+        auth_result: AuthResult {
+            auth_token: done.token,
+            redirect_url: done.redirect_url,
+            refresh_token: "",
+            refresh_token_expiration: 0,
+        },
+    }))
+}
+
+/// Escapes text for HTML content and attribute values.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Where to send the browser after a login: the link's URL if it is on the app's auth origin or
+/// is the app's redirect URL, else the app's redirect URL (no open redirects).
+pub(crate) fn safe_redirect(app: &AppConfig, target: &str) -> String {
+    if target.chars().any(char::is_control) {
+        return app.redirect_url.clone();
+    }
+    let origin = app.auth_origin.trim_end_matches('/');
+    if target == app.redirect_url {
+        return target.to_string();
+    }
+    if target.starts_with('/') && !target.starts_with("//") && !target.contains('\\') {
+        return format!("{origin}{target}");
+    }
+    let same_origin = target == origin
+        || target
+            .strip_prefix(origin)
+            .is_some_and(|rest| rest.starts_with(['/', '?', '#']));
+    if same_origin && !target.contains('\\') {
+        target.to_string()
+    } else {
+        app.redirect_url.clone()
+    }
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;\
+background:#f4f5f7;color:#222;margin:0;display:flex;min-height:100vh;align-items:center;\
+justify-content:center}main{background:#fff;border-radius:10px;box-shadow:0 2px 12px rgba(0,0,0,.08);\
+padding:2rem 2.25rem;width:100%;max-width:380px}h1{font-size:1.3rem;margin:0 0 .25rem}\
+p.sub{color:#666;margin:0 0 1.5rem;font-size:.9rem}label{display:block;font-size:.85rem;\
+margin-bottom:.35rem}input{width:100%;box-sizing:border-box;padding:.6rem .7rem;border:1px solid #ccc;\
+border-radius:5px;font-size:1rem}button{margin-top:1rem;width:100%;padding:.65rem;border:0;\
+border-radius:5px;background:#121212;color:#f3f3f3;font-size:1rem;cursor:pointer}\
+button:hover{background:#4d4d4d}.error{background:#fdecea;color:#8a1c12;padding:.6rem .8rem;\
+border-radius:5px;margin-bottom:1rem;font-size:.9rem}.inbox{background:#eef6ee;padding:.8rem;\
+border-radius:5px;font-size:.9rem;word-break:break-all}.inbox a{color:#0b5d1e}\
+footer{margin-top:1.5rem;color:#999;font-size:.75rem;text-align:center}";
+
+fn page(app_name: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<title>Sign in to {name}</title><style>{STYLE}</style></head><body><main>\
+<h1>Sign in to {name}</h1><p class=\"sub\">Passage emulator: no email or SMS is sent.</p>\
+{body}<footer>passage-emulator</footer></main></body></html>",
+        name = escape(app_name)
+    )
+}
+
+fn form(error: Option<&str>, value: &str) -> String {
+    let error = error.map_or_else(String::new, |e| {
+        format!("<div class=\"error\" id=\"error\">{}</div>", escape(e))
+    });
+    format!(
+        "{error}<form method=\"post\" action=\"/login\">\
+<label for=\"identifier\">Email or phone number</label>\
+<input id=\"identifier\" name=\"identifier\" type=\"text\" autocomplete=\"username\" \
+placeholder=\"you@example.com or +15555550123\" value=\"{}\" required autofocus>\
+<button type=\"submit\">Send magic link</button></form>",
+        escape(value)
+    )
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (status, Html(body)).into_response()
+}
+
+async fn login_page(
+    State(ctx): Ctx,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    query: Result<Query<LoginQuery>, QueryRejection>,
+) -> Response {
+    let app = ctx.store.read(|s| s.app.clone());
+    let secret = query.ok().and_then(|Query(q)| q.psg_magic_link);
+    let Some(secret) = secret else {
+        return html(StatusCode::OK, page(&app.name, &form(None, "")));
+    };
+    let exchanged = match links::exchange(&ctx, &secret, &client(addr, &headers)) {
+        Ok(done) => ctx
+            .store
+            .flush()
+            .await
+            .map(|()| done)
+            .map_err(ApiError::from),
+        Err(e) => Err(ApiError::from(e)),
+    };
+    match exchanged {
+        Ok(done) => {
+            let target = safe_redirect(&app, &done.redirect_url);
+            let location = HeaderValue::from_str(&target)
+                .or_else(|_| HeaderValue::from_str(&app.redirect_url))
+                .unwrap_or_else(|_| HeaderValue::from_static("/"));
+            let cookie = HeaderValue::from_str(&format!(
+                "psg_auth_token={}; Path=/; HttpOnly; SameSite=Lax",
+                done.token
+            ));
+            let mut resp = StatusCode::SEE_OTHER.into_response();
+            resp.headers_mut().insert(header::LOCATION, location);
+            if let Ok(cookie) = cookie {
+                resp.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+            resp
+        }
+        Err(e) => error_page(
+            &app.name,
+            &e,
+            &format!("Sign-in failed: {}.", e.message),
+            "",
+        ),
+    }
+}
+
+/// An error as the page shows it: the form again, with the message, a 4xx status and any
+/// `Retry-After`.
+fn error_page(app_name: &str, e: &ApiError, message: &str, value: &str) -> Response {
+    let status = if e.status.is_client_error() {
+        e.status
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let mut resp = html(status, page(app_name, &form(Some(message), value)));
+    if let Some(secs) = e.retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
+}
+
+async fn login_submit(
+    State(ctx): Ctx,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    form_body: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let app_name = ctx.store.read(|s| s.app.name.clone());
+    let identifier = match form_body {
+        Ok(Form(f)) => f.identifier,
+        Err(_) => {
+            let e = ApiError::bad_request("Send the form as application/x-www-form-urlencoded.");
+            return error_page(&app_name, &e, &e.message, "");
+        }
+    };
+    let created =
+        links::login(&ctx, addr.ip(), &identifier, Instant::now()).map_err(ApiError::from);
+    let created = match created {
+        Ok(link) => ctx
+            .store
+            .flush()
+            .await
+            .map(|()| link)
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(link) => {
+            let body = format!(
+                "<div class=\"inbox\"><p>A magic link was sent to <strong>{to}</strong> \
+(dev inbox, expires in {ttl} minutes):</p><p><a id=\"magic-link\" href=\"{url}\">Sign in as {to}</a></p></div>",
+                to = escape(&link.identifier),
+                ttl = link.ttl_minutes,
+                url = escape(&link.url),
+            );
+            html(StatusCode::OK, page(&app_name, &body))
+        }
+        Err(e) => error_page(&app_name, &e, &e.message, identifier.trim()),
+    }
+}

@@ -1,0 +1,438 @@
+//! Magic links: creating them (from the API or the login page), exchanging them for a token,
+//! expiring them, and the dev inbox they are "sent" to.
+//!
+//! What the keyless login page can make the store keep is bounded: used and expired links beyond
+//! the most recent few are dropped, the inbox keeps its newest messages, the users the login page
+//! creates are capped, and each client may send only so many login requests.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use time::Duration;
+
+use super::validate::{self, non_blank};
+use super::{OpError, events, tokens, users};
+use crate::context::Context;
+use crate::limits::Limits;
+use crate::random::{random_id, random_string};
+use crate::store::records::{
+    Channel, Event, EventAction, EventStatus, InboxMessage, LinkKind, MagicLink, UserStatus, now,
+};
+use crate::store::{State, Store};
+
+/// Default magic link lifetime in minutes.
+const DEFAULT_TTL_MINUTES: i64 = 15;
+/// The longest magic link lifetime accepted: one year, in minutes.
+pub(crate) const MAX_TTL_MINUTES: i64 = 525_600;
+const LANGUAGES: &[&str] = &["de", "en", "es", "it", "pl", "pt", "zh"];
+
+/// A magic link request, as sent (`CreateMagicLinkRequest`).
+#[derive(Debug, Default)]
+pub(crate) struct LinkRequest {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub user_id: Option<String>,
+    pub channel: Option<String>,
+    pub send: Option<bool>,
+    pub kind: Option<String>,
+    pub language: Option<String>,
+    pub magic_link_path: Option<String>,
+    pub redirect_url: Option<String>,
+    pub ttl: Option<i64>,
+}
+
+/// Who asks for a link: the management API (with the key) or the keyless login page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Requester {
+    Api,
+    LoginPage,
+}
+
+/// A checked request.
+struct Checked {
+    channel: Option<Channel>,
+    send: bool,
+    kind: LinkKind,
+    language: String,
+    path: Option<String>,
+    ttl: i64,
+    email: String,
+    phone: String,
+    user_id: Option<String>,
+    redirect_url: Option<String>,
+}
+
+fn check(p: LinkRequest) -> Result<Checked, OpError> {
+    let mut errors = Vec::new();
+    let channel = match non_blank(p.channel.as_deref()) {
+        None => None,
+        Some("email") => Some(Channel::Email),
+        Some("phone") => Some(Channel::Phone),
+        Some(_) => {
+            errors.push("channel: must be a valid value".to_string());
+            None
+        }
+    };
+    let send = p.send.unwrap_or(false);
+    if send && channel.is_none() && errors.is_empty() {
+        errors.push("channel: cannot be blank".into());
+    }
+    let kind = match non_blank(p.kind.as_deref()) {
+        None | Some("login") => LinkKind::Login,
+        Some("verify_identifier") => LinkKind::VerifyIdentifier,
+        Some(_) => {
+            errors.push("type: must be a valid value".into());
+            LinkKind::Login
+        }
+    };
+    let language = non_blank(p.language.as_deref()).unwrap_or("").to_string();
+    if !language.is_empty() && !LANGUAGES.contains(&language.as_str()) {
+        errors.push("language: must be a valid value".into());
+    }
+    let path = non_blank(p.magic_link_path.as_deref()).map(str::to_string);
+    if let Some(path) = &path {
+        let relative = path.starts_with('/')
+            && !path.starts_with("//")
+            && !path.contains('\\')
+            && !path.chars().any(char::is_control);
+        if !relative {
+            errors.push("magic_link_path: must be a relative url".into());
+        }
+    }
+    let ttl = p.ttl.unwrap_or(DEFAULT_TTL_MINUTES);
+    if ttl < 1 {
+        errors.push("ttl: must be no less than 1".into());
+    } else if ttl > MAX_TTL_MINUTES {
+        errors.push(format!("ttl: must be no greater than {MAX_TTL_MINUTES}"));
+    }
+    let email = validate::email(p.email.as_deref(), &mut errors);
+    let phone = validate::phone(p.phone.as_deref(), &mut errors);
+    let user_id = non_blank(p.user_id.as_deref()).map(str::to_string);
+    if email.is_empty() && phone.is_empty() && user_id.is_none() && errors.is_empty() {
+        errors.push("email: cannot be blank".into());
+        errors.push("phone: cannot be blank".into());
+        errors.push("user_id: cannot be blank".into());
+    }
+    validate::finish(&errors)?;
+    Ok(Checked {
+        channel,
+        send,
+        kind,
+        language,
+        path,
+        ttl,
+        email,
+        phone,
+        user_id,
+        redirect_url: non_blank(p.redirect_url.as_deref()).map(str::to_string),
+    })
+}
+
+fn channel_name(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "email",
+        Channel::Phone => "phone",
+    }
+}
+
+/// Creates a magic link for the API (and the user, if missing); `send` puts it in the inbox.
+pub(crate) fn create(ctx: &Context, request: LinkRequest) -> Result<MagicLink, OpError> {
+    create_as(ctx, request, Requester::Api)
+}
+
+fn create_as(
+    ctx: &Context,
+    request: LinkRequest,
+    requester: Requester,
+) -> Result<MagicLink, OpError> {
+    let c = check(request)?;
+    let limits = ctx.limits;
+    ctx.store.mutate(|s| {
+        // Resolve (or create) the user and the identifier the link goes to.
+        let (user_id, channel, identifier) = if let Some(uid) = &c.user_id {
+            let u = s.user(uid).ok_or(OpError::UserNotFound)?;
+            let channel = c.channel.unwrap_or(if u.email.is_empty() {
+                Channel::Phone
+            } else {
+                Channel::Email
+            });
+            let identifier = match channel {
+                Channel::Email => u.email.clone(),
+                Channel::Phone => u.phone.clone(),
+            };
+            if identifier.is_empty() {
+                let name = channel_name(channel);
+                return Err(OpError::invalid(format!(
+                    "{name}: the user has no {name} identifier."
+                )));
+            }
+            (uid.clone(), channel, identifier)
+        } else {
+            let channel = c.channel.unwrap_or(if c.email.is_empty() {
+                Channel::Phone
+            } else {
+                Channel::Email
+            });
+            let identifier = match channel {
+                Channel::Email => c.email.clone(),
+                Channel::Phone => c.phone.clone(),
+            };
+            if identifier.is_empty() {
+                return Err(OpError::invalid(format!(
+                    "{}: cannot be blank.",
+                    channel_name(channel)
+                )));
+            }
+            let existing = match channel {
+                Channel::Email => s.user_by_email(&identifier),
+                Channel::Phone => s.user_by_phone(&identifier),
+            };
+            let uid = match existing {
+                Some(u) => u.id.clone(),
+                None => {
+                    if requester == Requester::LoginPage {
+                        let made = s.users.iter().filter(|u| u.from_login_page).count();
+                        if made >= limits.login_page_users {
+                            return Err(OpError::LoginPageFull(limits.login_page_users));
+                        }
+                    }
+                    let user = users::insert(s, None, c.email.clone(), c.phone.clone(), None)?;
+                    user.from_login_page = requester == Requester::LoginPage;
+                    user.id.clone()
+                }
+            };
+            (uid, channel, identifier)
+        };
+        let secret = random_string(32);
+        let url = match &c.path {
+            Some(path) => {
+                // The secret goes in the query, before any fragment (which never reaches a server).
+                let (path, fragment) = path
+                    .split_once('#')
+                    .map_or((path.as_str(), ""), |(p, f)| (p, f));
+                let sep = if path.contains('?') { '&' } else { '?' };
+                let fragment = if fragment.is_empty() {
+                    String::new()
+                } else {
+                    format!("#{fragment}")
+                };
+                format!(
+                    "{}{path}{sep}psg_magic_link={secret}{fragment}",
+                    s.app.auth_origin.trim_end_matches('/')
+                )
+            }
+            None => format!("{}/?psg_magic_link={secret}", ctx.origin),
+        };
+        let created_at = now();
+        let link = MagicLink {
+            id: random_id(),
+            secret,
+            user_id,
+            identifier,
+            channel,
+            kind: c.kind,
+            redirect_url: c
+                .redirect_url
+                .clone()
+                .unwrap_or_else(|| s.app.redirect_url.clone()),
+            url,
+            ttl_minutes: c.ttl,
+            language: c.language.clone(),
+            created_at,
+            expires_at: created_at + Duration::minutes(c.ttl),
+            activated: false,
+        };
+        s.links.push(link.clone());
+        if c.send {
+            deliver(s, &link, &limits);
+        }
+        prune(s, &limits);
+        Ok(link)
+    })
+}
+
+/// What the login form was sent: an email address or an E.164 phone number.
+pub(crate) fn login(
+    ctx: &Context,
+    client: IpAddr,
+    identifier: &str,
+    at: Instant,
+) -> Result<MagicLink, OpError> {
+    let identifier = identifier.trim();
+    let is_phone = identifier.starts_with('+')
+        || (!identifier.is_empty() && identifier.bytes().all(|b| b.is_ascii_digit()));
+    let request = if identifier.is_empty() {
+        return Err(OpError::invalid(
+            "Enter an email address or a phone number.",
+        ));
+    } else if is_phone {
+        if !validate::is_e164(identifier) {
+            return Err(OpError::invalid(
+                "Enter the phone number in E.164 form, e.g. +15555550123.",
+            ));
+        }
+        LinkRequest {
+            phone: Some(identifier.to_string()),
+            channel: Some("phone".into()),
+            ..LinkRequest::default()
+        }
+    } else if validate::normalize_email(identifier).is_some() {
+        LinkRequest {
+            email: Some(identifier.to_string()),
+            channel: Some("email".into()),
+            ..LinkRequest::default()
+        }
+    } else {
+        return Err(OpError::invalid("Enter a valid email address."));
+    };
+    ctx.login_limiter
+        .check(client, at)
+        .map_err(OpError::RateLimited)?;
+    create_as(
+        ctx,
+        LinkRequest {
+            send: Some(true),
+            ..request
+        },
+        Requester::LoginPage,
+    )
+}
+
+/// Puts a link in the inbox, keeping the newest messages.
+fn deliver(s: &mut State, link: &MagicLink, limits: &Limits) {
+    s.inbox.push(InboxMessage {
+        id: random_id(),
+        channel: channel_name(link.channel).to_string(),
+        to: link.identifier.clone(),
+        magic_link_id: link.id.clone(),
+        url: link.url.clone(),
+        created_at: crate::store::records::rfc3339(now()),
+    });
+    let excess = s.inbox.len().saturating_sub(limits.inbox_messages);
+    s.inbox.drain(..excess);
+}
+
+/// Drops the oldest used or expired links beyond the most recent `limits.dead_links`.
+fn prune(s: &mut State, limits: &Limits) {
+    let t = now();
+    let dead = s.links.iter().filter(|l| l.is_dead(t)).count();
+    let mut excess = dead.saturating_sub(limits.dead_links);
+    if excess > 0 {
+        s.links.retain(|l| {
+            let drop = excess > 0 && l.is_dead(t);
+            if drop {
+                excess -= 1;
+            }
+            !drop
+        });
+    }
+}
+
+/// Who exchanges a link, recorded in the user's recent events.
+#[derive(Debug, Default)]
+pub(crate) struct Client {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+fn display_agent(ua: &str) -> String {
+    for name in ["Firefox", "Edg", "Chrome", "Safari", "curl", "reqwest"] {
+        if ua.contains(name) {
+            return if name == "Edg" {
+                "Edge".into()
+            } else {
+                name.into()
+            };
+        }
+    }
+    if ua.is_empty() {
+        "Unknown".into()
+    } else {
+        ua.chars().take(40).collect()
+    }
+}
+
+/// A link exchanged: the auth token and where to send the user.
+#[derive(Debug)]
+pub(crate) struct Exchanged {
+    pub token: String,
+    pub redirect_url: String,
+}
+
+/// Exchanges a magic link secret (once, before expiry) for an auth token.
+pub(crate) fn exchange(ctx: &Context, secret: &str, client: &Client) -> Result<Exchanged, OpError> {
+    let limits = ctx.limits;
+    ctx.store.mutate(|s| {
+        let t = now();
+        let at = s
+            .links
+            .iter()
+            .position(|l| {
+                aws_lc_rs::constant_time::verify_slices_are_equal(
+                    l.secret.as_bytes(),
+                    secret.as_bytes(),
+                )
+                .is_ok()
+            })
+            .ok_or(OpError::MagicLinkNotFound)?;
+        let link = s.links[at].clone();
+        if link.activated {
+            return Err(OpError::MagicLinkUsed);
+        }
+        if t >= link.expires_at {
+            return Err(OpError::MagicLinkExpired);
+        }
+        // Signed before anything changes: a failure leaves the link usable.
+        let token = tokens::sign(s, &ctx.origin, &link.user_id, None, None)?;
+        let user = s.user_mut(&link.user_id).ok_or(OpError::UserNotFound)?;
+        if user.status == UserStatus::Inactive {
+            return Err(OpError::UserNotActive);
+        }
+        match link.channel {
+            Channel::Email if user.email == link.identifier => user.email_verified = true,
+            Channel::Phone if user.phone == link.identifier => user.phone_verified = true,
+            _ => {}
+        }
+        user.status = UserStatus::Active;
+        user.login_count = user.login_count.saturating_add(1);
+        user.last_login_at = Some(t);
+        user.updated_at = t;
+        let event = Event {
+            id: random_id(),
+            kind: "magic_link_login".into(),
+            created_at: t,
+            completed_at: Some(t),
+            ip_addr: client.ip.clone(),
+            status: EventStatus::Complete,
+            user_agent: client.user_agent.clone(),
+            user_agent_display: display_agent(&client.user_agent),
+            action: EventAction::Login,
+            social_login_type: None,
+        };
+        events::record(user, event, limits.recent_events);
+        s.links[at].activated = true;
+        prune(s, &limits);
+        Ok(Exchanged {
+            token,
+            redirect_url: link.redirect_url,
+        })
+    })
+}
+
+/// Makes a link expired now.
+pub(crate) fn expire(store: &Store, link_id: &str) -> Result<(), OpError> {
+    store.mutate(|s| {
+        let link = s
+            .links
+            .iter_mut()
+            .find(|l| l.id == link_id)
+            .ok_or(OpError::MagicLinkNotFound)?;
+        link.expires_at = now() - Duration::seconds(1);
+        Ok(())
+    })
+}
+
+/// The dev inbox, oldest first.
+pub(crate) fn inbox(store: &Store) -> Vec<InboxMessage> {
+    store.read(|s| s.inbox.clone())
+}

@@ -1,0 +1,85 @@
+//! Operations: what the emulator does, as plain functions over the store. No HTTP here: the
+//! HTTP layer parses a request, calls one operation and renders its result.
+
+pub(crate) mod devices;
+pub(crate) mod events;
+pub(crate) mod keys;
+pub(crate) mod links;
+pub(crate) mod tokens;
+pub(crate) mod user_query;
+pub(crate) mod users;
+pub(crate) mod validate;
+
+use std::time::Duration;
+
+use crate::error::EmulatorError;
+
+/// Why an operation was refused. Each variant is one Passage error code.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OpError {
+    /// `invalid_request`: the message says which fields and why.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("User not found")]
+    UserNotFound,
+    #[error("Device not found")]
+    DeviceNotFound,
+    #[error("Magic link not found")]
+    MagicLinkNotFound,
+    #[error("Magic link has already been used")]
+    MagicLinkUsed,
+    #[error("Magic link has expired")]
+    MagicLinkExpired,
+    #[error("User is not active")]
+    UserNotActive,
+    /// The login page created as many users as it may.
+    #[error(
+        "The login page has created {0} users, its limit: reset the emulator or delete some users"
+    )]
+    LoginPageFull(usize),
+    /// A client sent too many login requests; it may try again after the wait.
+    #[error("Too many sign-in requests from this client; try again in a few seconds")]
+    RateLimited(Duration),
+    /// Something on the emulator's side failed (a key, the data file).
+    #[error("internal error")]
+    Internal(#[source] EmulatorError),
+}
+
+impl OpError {
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Self::Invalid(message.into())
+    }
+
+    /// The Passage error code.
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid_request",
+            Self::UserNotFound => "user_not_found",
+            Self::DeviceNotFound => "device_not_found",
+            Self::MagicLinkNotFound => "magic_link_not_found",
+            Self::MagicLinkUsed => "magic_link_already_used",
+            Self::MagicLinkExpired => "magic_link_expired",
+            Self::UserNotActive => "user_not_active",
+            Self::LoginPageFull(_) | Self::RateLimited(_) => "too_many_requests",
+            Self::Internal(_) => "internal_server_error",
+        }
+    }
+}
+
+impl From<EmulatorError> for OpError {
+    fn from(e: EmulatorError) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl From<OpError> for EmulatorError {
+    fn from(e: OpError) -> Self {
+        match e {
+            OpError::Internal(inner) => inner,
+            refused => Self::Rejected {
+                code: refused.code().to_string(),
+                message: refused.to_string(),
+            },
+        }
+    }
+}

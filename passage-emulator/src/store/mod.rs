@@ -1,0 +1,258 @@
+//! The store: everything the emulator knows, behind one lock, and its writer.
+//!
+//! Changes are made under the lock and never wait for the disk there. With a data file, a writer
+//! task takes a snapshot under the lock (a clone), writes it on a blocking thread, and tells
+//! waiters which change is now on disk. Changes made while a write runs are written together by
+//! the next one (group commit), so a burst of changes costs a few writes, not one each.
+//! [`Store::flush`] waits until the changes made so far are on disk: the HTTP layer awaits it
+//! before acknowledging a change, so an acknowledged change survives `kill -9`.
+
+pub(crate) mod file;
+pub(crate) mod keys;
+pub(crate) mod records;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio::sync::{Notify, watch};
+
+use crate::error::EmulatorError;
+use crate::faults::{FaultMode, FaultTarget, Faults};
+use keys::SigningKey;
+use records::{InboxMessage, MagicLink, User};
+
+/// App settings (persisted).
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct AppConfig {
+    pub id: String,
+    pub name: String,
+    pub api_key: String,
+    pub auth_origin: String,
+    pub redirect_url: String,
+    /// Session length in seconds (`exp - iat` of minted tokens).
+    pub session_length: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Everything the emulator knows.
+#[derive(Clone)]
+pub(crate) struct State {
+    pub app: AppConfig,
+    /// Signing keys, oldest first; the last one signs new tokens.
+    pub keys: Vec<SigningKey>,
+    pub users: Vec<User>,
+    pub links: Vec<MagicLink>,
+    pub inbox: Vec<InboxMessage>,
+    pub seq: u64,
+}
+
+impl State {
+    pub(crate) fn new(app: AppConfig, key: SigningKey) -> Self {
+        Self {
+            app,
+            keys: vec![key],
+            users: Vec::new(),
+            links: Vec::new(),
+            inbox: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    /// The next creation sequence number (saturating: a loaded file is checked far below it).
+    pub(crate) fn next_seq(&mut self) -> u64 {
+        self.seq = self.seq.saturating_add(1);
+        self.seq
+    }
+
+    pub(crate) fn user(&self, id: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    pub(crate) fn user_mut(&mut self, id: &str) -> Option<&mut User> {
+        self.users.iter_mut().find(|u| u.id == id)
+    }
+
+    pub(crate) fn user_by_email(&self, email: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .find(|u| !email.is_empty() && u.email == email)
+    }
+
+    pub(crate) fn user_by_phone(&self, phone: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .find(|u| !phone.is_empty() && u.phone == phone)
+    }
+
+    /// The key that signs new tokens.
+    pub(crate) fn current_key(&self) -> Option<&SigningKey> {
+        self.keys.last()
+    }
+
+    /// Keys still published in the JWKS at `now` (Unix seconds).
+    pub(crate) fn published_keys(&self, now: i64) -> impl Iterator<Item = &SigningKey> {
+        self.keys
+            .iter()
+            .filter(move |k| k.retire_at.is_none_or(|r| r > now))
+    }
+}
+
+struct Inner {
+    state: State,
+    /// Bumped by every change.
+    version: u64,
+}
+
+/// What the writer has done so far.
+#[derive(Clone, Copy, Debug, Default)]
+struct Saved {
+    /// Changes up to this version are on disk.
+    version: u64,
+    /// The last write that failed covered changes up to this version.
+    failed: u64,
+}
+
+/// The data file's writer.
+struct Writer {
+    path: PathBuf,
+    wake: Notify,
+    saved: watch::Sender<Saved>,
+    faults: Arc<Faults>,
+}
+
+/// A save failed: the change is in memory but not on disk (the next save retries it).
+#[derive(Debug, thiserror::Error)]
+#[error("the data file could not be written")]
+pub(crate) struct SaveFailed;
+
+/// The state behind its lock, and the writer of the data file (if there is one).
+pub(crate) struct Store {
+    inner: Mutex<Inner>,
+    writer: Option<Writer>,
+}
+
+impl Store {
+    /// A store kept in memory only, or written to `data_file` (written once now, synchronously).
+    pub(crate) async fn open(
+        state: State,
+        data_file: Option<PathBuf>,
+        faults: Arc<Faults>,
+    ) -> Result<Arc<Self>, EmulatorError> {
+        let writer = match data_file {
+            None => None,
+            Some(path) => {
+                let (path, snapshot) = (path.clone(), state.clone());
+                let path_for_write = path.clone();
+                tokio::task::spawn_blocking(move || file::write(&path_for_write, &snapshot))
+                    .await
+                    .map_err(|e| EmulatorError::Persistence(e.to_string()))??;
+                Some(Writer {
+                    path,
+                    wake: Notify::new(),
+                    saved: watch::Sender::new(Saved::default()),
+                    faults,
+                })
+            }
+        };
+        Ok(Arc::new(Self {
+            inner: Mutex::new(Inner { state, version: 0 }),
+            writer,
+        }))
+    }
+
+    /// Locks the state (a poisoned lock is recovered: the data stays usable).
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs a read-only operation.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        f(&self.lock().state)
+    }
+
+    /// Runs a change. `f` must check before it changes: an `Err` leaves the state as it was.
+    /// The change is in memory when this returns; [`Store::flush`] waits until it is on disk.
+    pub(crate) fn mutate<T, E>(&self, f: impl FnOnce(&mut State) -> Result<T, E>) -> Result<T, E> {
+        let mut inner = self.lock();
+        let out = f(&mut inner.state)?;
+        inner.version += 1;
+        drop(inner);
+        if let Some(writer) = &self.writer {
+            writer.wake.notify_one();
+        }
+        Ok(out)
+    }
+
+    /// Waits until every change made so far is on disk (at once without a data file).
+    pub(crate) async fn flush(&self) -> Result<(), SaveFailed> {
+        let Some(writer) = &self.writer else {
+            return Ok(());
+        };
+        let target = self.lock().version;
+        let mut saved = writer.saved.subscribe();
+        loop {
+            let now = *saved.borrow_and_update();
+            if now.version >= target {
+                return Ok(());
+            }
+            if now.failed >= target {
+                return Err(SaveFailed);
+            }
+            if saved.changed().await.is_err() {
+                return Err(SaveFailed);
+            }
+        }
+    }
+
+    /// The writer's loop (returns at once without a data file). Runs until aborted.
+    pub(crate) async fn write_changes(self: Arc<Self>) {
+        let Some(writer) = &self.writer else {
+            return;
+        };
+        loop {
+            writer.wake.notified().await;
+            let (snapshot, version) = {
+                let inner = self.lock();
+                if inner.version <= writer.saved.borrow().version {
+                    continue;
+                }
+                (inner.state.clone(), inner.version)
+            };
+            let written = match writer.faults.take(FaultTarget::Save) {
+                Some((fault, _)) if matches!(fault.mode, FaultMode::Status(_)) => Err(
+                    EmulatorError::Persistence("a save fault was injected".into()),
+                ),
+                Some((fault, cleared)) => {
+                    let hang = match fault.mode {
+                        FaultMode::Hang(d) => d,
+                        _ => Duration::ZERO,
+                    };
+                    tokio::select! {
+                        () = tokio::time::sleep(hang) => {}
+                        () = cleared.wait() => {}
+                    }
+                    Self::write_blocking(&writer.path, snapshot).await
+                }
+                None => Self::write_blocking(&writer.path, snapshot).await,
+            };
+            match written {
+                Ok(()) => writer.saved.send_modify(|s| s.version = version),
+                Err(error) => {
+                    tracing::error!(%error, "failed to write the data file");
+                    writer.saved.send_modify(|s| s.failed = version);
+                }
+            }
+        }
+    }
+
+    async fn write_blocking(path: &std::path::Path, snapshot: State) -> Result<(), EmulatorError> {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || file::write(&path, &snapshot))
+            .await
+            .map_err(|e| EmulatorError::Persistence(e.to_string()))?
+    }
+}
