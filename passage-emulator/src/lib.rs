@@ -85,6 +85,8 @@ pub struct Stats {
     pub magic_links: usize,
     /// Messages in the dev inbox.
     pub inbox_messages: usize,
+    /// Writes of the data file since start-up: changes that come close together share one.
+    pub data_file_writes: u64,
 }
 
 /// Configures and starts an [`Emulator`]. Every setting is optional. Its `Debug` never shows
@@ -666,6 +668,7 @@ impl Emulator {
             users,
             magic_links,
             inbox_messages,
+            data_file_writes: self.ctx.store.writes(),
         }
     }
 

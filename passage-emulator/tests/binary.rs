@@ -38,8 +38,16 @@ fn free_port() -> u16 {
 
 /// Starts the binary and reads its banner up to the four `export` lines.
 fn start(args: &[&str]) -> Running {
+    start_with(args, &[])
+}
+
+/// [`start`] with these environment variables set (and the emulator's own cleared).
+fn start_with(args: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_passage-emulator"))
         .args(args)
+        .env_remove("PORT")
+        .env_remove("PASSAGE_EMULATOR_PORT")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -179,4 +187,133 @@ fn bad_flags_fail_with_a_message() {
         .unwrap();
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("--data"));
+}
+
+#[tokio::test]
+async fn acknowledged_changes_survive_kill_9() {
+    let dir = std::env::temp_dir().join(format!("passage-emulator-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("state.json");
+    let _ = std::fs::remove_file(&data);
+    let data_arg = data.to_str().unwrap();
+    let port = free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+
+    let first = start(&["--port", &port.to_string(), "--data", data_arg]);
+    let (app_id, key) = (first.var("PASSAGE_APP_ID"), first.var("PASSAGE_API_KEY"));
+    let creates: Vec<_> = (0..30)
+        .map(|i| {
+            let request = client
+                .post(format!("{origin}/v1/apps/{app_id}/users"))
+                .bearer_auth(&key)
+                .json(&serde_json::json!({"email": format!("k{i}@example.com")}));
+            tokio::spawn(async move {
+                let resp = request.send().await.unwrap();
+                assert_eq!(resp.status(), 201);
+                let body: serde_json::Value = resp.json().await.unwrap();
+                body["user"]["id"].as_str().unwrap().to_owned()
+            })
+        })
+        .collect();
+    let mut acknowledged = Vec::new();
+    for create in creates {
+        acknowledged.push(create.await.unwrap());
+    }
+    // SIGKILL the moment the last answer is in: no shutdown, no final save.
+    drop(first);
+
+    let second = start(&["--port", &port.to_string(), "--data", data_arg]);
+    assert_eq!(second.var("PASSAGE_APP_ID"), app_id);
+    // A new client: the old one's pooled connections died with the first process.
+    let client = reqwest::Client::new();
+    for id in &acknowledged {
+        let resp = client
+            .get(format!("{origin}/v1/apps/{app_id}/users/{id}"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "acknowledged user {id} survived");
+    }
+    drop(second);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn version_help_and_short_errors() {
+    let version = Command::new(env!("CARGO_BIN_EXE_passage-emulator"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(version.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("passage-emulator {}", env!("CARGO_PKG_VERSION"))
+    );
+    let help = Command::new(env!("CARGO_BIN_EXE_passage-emulator"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    for env in [
+        "PASSAGE_EMULATOR_HOST",
+        "PASSAGE_EMULATOR_PORT",
+        "PASSAGE_EMULATOR_APP_ID",
+        "PASSAGE_EMULATOR_API_KEY",
+        "PASSAGE_EMULATOR_AUTH_ORIGIN",
+        "PASSAGE_EMULATOR_REDIRECT_URL",
+        "PASSAGE_EMULATOR_DATA",
+        "PORT",
+    ] {
+        assert!(help.contains(env), "--help names {env}");
+    }
+    for args in [
+        &["--bogus"][..],
+        &["--port", "99999"],
+        &["--host", "nowhere"],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_passage-emulator"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("try '--help'"), "{args:?}: {stderr}");
+        assert!(stderr.lines().count() <= 6, "{args:?}: short: {stderr}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_passage-emulator"))
+        .env_remove("PASSAGE_EMULATOR_PORT")
+        .env("PORT", "not-a-port")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("try '--help'"));
+}
+
+#[tokio::test]
+async fn flags_come_from_the_environment_and_localhost_is_a_host() {
+    let port = free_port();
+    let emu = start_with(
+        &["--host", "localhost"],
+        &[
+            ("PASSAGE_EMULATOR_PORT", &port.to_string()),
+            ("PASSAGE_EMULATOR_APP_ID", "envapp"),
+            ("PASSAGE_EMULATOR_API_KEY", "env-key"),
+        ],
+    );
+    assert_eq!(emu.var("PASSAGE_APP_ID"), "envapp");
+    assert_eq!(emu.var("PASSAGE_API_KEY"), "env-key");
+    assert_eq!(
+        emu.var("PASSAGE_API_ORIGIN"),
+        format!("http://127.0.0.1:{port}")
+    );
+    drop(emu);
+    // PORT, as platforms set it, when the emulator's own variable is absent.
+    let port = free_port();
+    let emu = start_with(&[], &[("PORT", &port.to_string())]);
+    assert_eq!(
+        emu.var("PASSAGE_API_ORIGIN"),
+        format!("http://127.0.0.1:{port}")
+    );
 }

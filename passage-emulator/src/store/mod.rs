@@ -12,6 +12,7 @@ pub(crate) mod keys;
 pub(crate) mod records;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -122,6 +123,8 @@ struct Writer {
     wake: Notify,
     saved: watch::Sender<Saved>,
     faults: Arc<Faults>,
+    /// Writes of the data file done by the writer (successful ones).
+    writes: AtomicU64,
 }
 
 /// A save failed: the change is in memory but not on disk (the next save retries it).
@@ -155,6 +158,7 @@ impl Store {
                     wake: Notify::new(),
                     saved: watch::Sender::new(Saved::default()),
                     faults,
+                    writes: AtomicU64::new(0),
                 })
             }
         };
@@ -185,6 +189,13 @@ impl Store {
             writer.wake.notify_one();
         }
         Ok(out)
+    }
+
+    /// Writes of the data file since start-up (not counting the one at start-up).
+    pub(crate) fn writes(&self) -> u64 {
+        self.writer
+            .as_ref()
+            .map_or(0, |w| w.writes.load(Ordering::Relaxed))
     }
 
     /// Waits until every change made so far is on disk (at once without a data file).
@@ -240,7 +251,10 @@ impl Store {
                 None => Self::write_blocking(&writer.path, snapshot).await,
             };
             match written {
-                Ok(()) => writer.saved.send_modify(|s| s.version = version),
+                Ok(()) => {
+                    writer.writes.fetch_add(1, Ordering::Relaxed);
+                    writer.saved.send_modify(|s| s.version = version);
+                }
                 Err(error) => {
                     tracing::error!(%error, "failed to write the data file");
                     writer.saved.send_modify(|s| s.failed = version);
