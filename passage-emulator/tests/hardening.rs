@@ -140,7 +140,7 @@ async fn the_login_form_is_rate_limited_per_client() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(retry >= 1 && retry <= 3600, "{retry}");
+    assert!((1..=3600).contains(&retry), "{retry}");
     assert_eq!(emu.stats().users, 3, "a refused request creates nothing");
     // Another client (another loopback address) has its own allowance.
     let other = Api {
