@@ -146,12 +146,7 @@ async fn reset_wipes_users_links_and_inbox() {
 
 #[tokio::test]
 async fn state_survives_restart_with_data_file() {
-    let dir = std::env::temp_dir().join(format!(
-        "passage-emulator-test-{}-{}",
-        std::process::id(),
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("test");
     let file = dir.join("state.json");
 
     let emu = Emulator::builder()
@@ -217,12 +212,7 @@ async fn state_survives_restart_with_data_file() {
 
 #[tokio::test]
 async fn stale_temp_files_are_removed_and_hostile_counters_refused() {
-    let dir = std::env::temp_dir().join(format!(
-        "passage-emulator-stale-{}-{}",
-        std::process::id(),
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("stale");
     let file = dir.join("state.json");
     let emu = Emulator::builder().data_file(&file).start().await.unwrap();
     Api::new(&emu)

@@ -4,22 +4,11 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
 use passage_emulator::{Emulator, Fault, FaultMode, FaultTarget};
 use serde_json::json;
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "passage-emulator-{tag}-{}-{}",
-        std::process::id(),
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Posts the login form as the emulator's own page does.
 async fn login(api: &Api, identifier: &str) -> reqwest::Response {
@@ -344,37 +333,20 @@ async fn other_sites_pages_cannot_drive_the_controls_or_the_login_form() {
         ("/keys/rotate", "{}"),
         ("/tokens", "{\"user_id\":\"x\"}"),
     ] {
-        let resp = api
-            .http
-            .post(api.control(path))
-            .header("origin", "https://evil.example")
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 403, "{path}");
-        let resp = api
-            .http
-            .post(api.control(path))
-            .header("sec-fetch-site", "cross-site")
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 403, "{path}, Sec-Fetch-Site");
+        let post = |headers: &[(&str, &str)]| {
+            let mut request = api.http.post(api.control(path)).body(body);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            async move { read(request.send().await.unwrap()).await }
+        };
+        let json = ("content-type", "application/json");
+        let (s, _) = post(&[("origin", "https://evil.example"), json]).await;
+        assert_eq!(s, 403, "{path}");
+        let (s, _) = post(&[("sec-fetch-site", "cross-site"), json]).await;
+        assert_eq!(s, 403, "{path}, Sec-Fetch-Site");
         // text/plain is what a page can send without a preflight.
-        let (s, v) = read(
-            api.http
-                .post(api.control(path))
-                .header("content-type", "text/plain")
-                .body(body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (s, v) = post(&[("content-type", "text/plain")]).await;
         assert_eq!(
             (s, v["code"].as_str()),
             (400, Some("invalid_request")),

@@ -81,6 +81,25 @@ pub fn issuer(origin: &str) -> String {
     format!("{origin}/v1/apps/{APP_ID}")
 }
 
+/// A `Config` builder pointed at a running emulator: its app ID, its origin (auth and API) and its
+/// API key, in one call. Add settings, then `build()`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let emulator = passage_emulator::Emulator::builder().start().await?;
+/// let passage = passage_core::Passage::new(passage_tests::config_for(&emulator).build()?)?;
+/// let user = emulator.create_user("ada@example.com")?;
+/// let token = emulator.mint_token(&user)?;
+/// assert_eq!(passage.validate_jwt(&token).await?.as_str(), user);
+/// # Ok(()) }
+/// ```
+pub fn config_for(emulator: &passage_emulator::Emulator) -> passage_core::ConfigBuilder {
+    Config::builder(emulator.app_id())
+        .origin(emulator.origin())
+        .api_key(emulator.api_key())
+}
+
 /// A `Passage` pointed at a running emulator (both origins, its app ID and API key).
 pub fn passage_for_emulator(emulator: &passage_emulator::Emulator) -> Passage {
     passage_with(emulator, |b| b)
@@ -91,10 +110,7 @@ pub fn passage_with(
     emulator: &passage_emulator::Emulator,
     tweak: impl FnOnce(passage_core::ConfigBuilder) -> passage_core::ConfigBuilder,
 ) -> Passage {
-    let builder = Config::builder(emulator.app_id())
-        .origin(emulator.origin())
-        .api_key(emulator.api_key())
-        .jwks(quick_jwks_settings());
+    let builder = config_for(emulator).jwks(quick_jwks_settings());
     Passage::new(tweak(builder).build().unwrap()).unwrap()
 }
 

@@ -135,6 +135,20 @@ fn channel_name(channel: Channel) -> &'static str {
     }
 }
 
+/// The channel asked for (else email if there is one, else phone) and its identifier.
+fn pick(channel: Option<Channel>, email: &str, phone: &str) -> (Channel, String) {
+    let channel = channel.unwrap_or(if email.is_empty() {
+        Channel::Phone
+    } else {
+        Channel::Email
+    });
+    let identifier = match channel {
+        Channel::Email => email,
+        Channel::Phone => phone,
+    };
+    (channel, identifier.to_string())
+}
+
 /// Creates a magic link for the API (and the user, if missing); `send` puts it in the inbox.
 pub(crate) fn create(ctx: &Context, request: LinkRequest) -> Result<MagicLink, OpError> {
     create_as(ctx, request, Requester::Api)
@@ -151,15 +165,7 @@ fn create_as(
         // Resolve (or create) the user and the identifier the link goes to.
         let (user_id, channel, identifier) = if let Some(uid) = &c.user_id {
             let u = s.user(uid).ok_or(OpError::UserNotFound)?;
-            let channel = c.channel.unwrap_or(if u.email.is_empty() {
-                Channel::Phone
-            } else {
-                Channel::Email
-            });
-            let identifier = match channel {
-                Channel::Email => u.email.clone(),
-                Channel::Phone => u.phone.clone(),
-            };
+            let (channel, identifier) = pick(c.channel, &u.email, &u.phone);
             if identifier.is_empty() {
                 let name = channel_name(channel);
                 return Err(OpError::invalid(format!(
@@ -168,15 +174,7 @@ fn create_as(
             }
             (uid.clone(), channel, identifier)
         } else {
-            let channel = c.channel.unwrap_or(if c.email.is_empty() {
-                Channel::Phone
-            } else {
-                Channel::Email
-            });
-            let identifier = match channel {
-                Channel::Email => c.email.clone(),
-                Channel::Phone => c.phone.clone(),
-            };
+            let (channel, identifier) = pick(c.channel, &c.email, &c.phone);
             if identifier.is_empty() {
                 return Err(OpError::invalid(format!(
                     "{}: cannot be blank.",

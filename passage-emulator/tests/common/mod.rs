@@ -136,6 +136,17 @@ pub const MAGIC_LINK: &[(&str, T)] = &[
     ("user_id", T::Str),
 ];
 
+/// A new, empty directory for one test's files.
+pub fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "passage-emulator-{tag}-{}-{}",
+        std::process::id(),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 pub fn is_id(s: &str) -> bool {
     s.len() == 24 && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
