@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 
 pub use error::EmulatorError;
 pub use faults::{Fault, FaultMode, FaultTarget, FaultsRemaining};
+pub use http::MAX_BODY_BYTES;
 pub use store::records::InboxMessage;
 
 use crate::context::{Context, Counters};
@@ -33,8 +34,6 @@ use crate::store::keys::SigningKey;
 use crate::store::records::{DeviceKind, EventAction, EventStatus};
 use crate::store::{AppConfig, State, Store};
 
-/// Largest request body the emulator accepts.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Default session length (`exp - iat` of auth tokens).
 pub const DEFAULT_SESSION_LENGTH: Duration = Duration::from_secs(3600);
 /// Default app auth origin.

@@ -23,6 +23,9 @@ use tower_http::normalize_path::NormalizePath;
 use crate::context::Context;
 pub(crate) use guard::AllowedHosts;
 
+/// Largest request body the emulator accepts.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// The whole HTTP service.
 pub(crate) fn service(ctx: Arc<Context>, allowed: AllowedHosts) -> NormalizePath<Router> {
     let app_api = management::open(&ctx)
@@ -33,7 +36,7 @@ pub(crate) fn service(ctx: Arc<Context>, allowed: AllowedHosts) -> NormalizePath
         .nest("/emulator/v1/apps/{app_id}", controls::routes(&ctx))
         .merge(login::page_routes())
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn_with_state(Arc::clone(&ctx), faults::middleware))
         .layer(from_fn_with_state(Arc::new(allowed), guard::middleware))
         .with_state(ctx);

@@ -7,11 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use super::State;
 use super::keys::{SigningKey, StoredKey};
 use super::records::{InboxMessage, MagicLink, User};
+use super::state::{AppConfig, State};
 use crate::error::EmulatorError;
-use crate::store::AppConfig;
 
 /// The on-disk document.
 #[derive(Serialize, Deserialize)]
