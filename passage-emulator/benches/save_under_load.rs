@@ -36,7 +36,12 @@ fn start(bin: &str, data: &std::path::Path) -> Server {
         .unwrap()
         .port();
     let mut child = Command::new(bin)
-        .args(["--port", &port.to_string(), "--data", data.to_str().unwrap()])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--data",
+            data.to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -115,6 +115,7 @@ pub struct EmulatorBuilder {
     host: Option<IpAddr>,
     port: Option<u16>,
     data_file: Option<PathBuf>,
+    allowed_hosts: Vec<String>,
     limits: Limits,
 }
 
@@ -130,6 +131,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("data_file", &self.data_file)
+            .field("allowed_hosts", &self.allowed_hosts)
             .field("limits", &self.limits)
             .finish()
     }
@@ -191,6 +193,15 @@ impl EmulatorBuilder {
     /// the app settings stored in the file.
     pub fn data_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.data_file = Some(path.into());
+        self
+    }
+
+    /// Serves requests that name this host too (a name such as a container's service name, or an
+    /// IP address), and takes it as an origin of the controls and the login form. Loopback
+    /// names and the hosts of the emulator's, the auth origin's and the redirect URL's are
+    /// always served; any other `Host` gets 403 (a defence against DNS rebinding).
+    pub fn allowed_host(mut self, host: impl Into<String>) -> Self {
+        self.allowed_hosts.push(host.into());
         self
     }
 
@@ -264,7 +275,8 @@ impl EmulatorBuilder {
             origin.as_str(),
             state.app.auth_origin.as_str(),
             state.app.redirect_url.as_str(),
-        ]);
+        ])
+        .with_hosts(self.allowed_hosts.iter().map(String::as_str));
         let faults = Arc::new(faults::Faults::default());
         let store = Store::open(state, self.data_file, Arc::clone(&faults)).await?;
         let writer = tokio::spawn(Arc::clone(&store).write_changes());
@@ -752,8 +764,11 @@ impl Emulator {
         {
             task.abort();
         }
-        if let Err(error) = self.ctx.store.flush().await {
-            tracing::error!(%error, "changes made before shutdown could not be saved");
+        // A hanging save fault must not hold the shutdown; a failed save gets its retries.
+        self.ctx.faults.clear();
+        let settled = tokio::time::timeout(Duration::from_secs(10), self.ctx.store.settle()).await;
+        if !matches!(settled, Ok(Ok(()))) {
+            tracing::error!("changes made before shutdown could not be saved");
         }
         if let Some(writer) = self.writer.take() {
             writer.abort();

@@ -73,8 +73,15 @@ impl RateLimiter {
         (bucket.tokens + earned).min(f64::from(self.burst))
     }
 
-    /// Takes one request's token for `client`; `Err` carries the wait before the next one.
+    /// Takes one request's token for `client`; `Err` carries the wait before the next one. An
+    /// IPv6 client is its /64 (one host usually has a whole /64 to pick addresses from).
     pub(crate) fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        let client = match client {
+            IpAddr::V6(ip) => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(ip) & !((1u128 << 64) - 1),
+            )),
+            v4 => v4,
+        };
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_CLIENTS && !buckets.contains_key(&client) {
             let burst = f64::from(self.burst);
@@ -98,7 +105,8 @@ impl RateLimiter {
             Ok(())
         } else {
             *bucket = Bucket { tokens, at: now };
-            Err(self.refill.mul_f64(1.0 - tokens))
+            let wait = self.refill.as_secs_f64() * (1.0 - tokens);
+            Err(Duration::try_from_secs_f64(wait).unwrap_or(Duration::MAX))
         }
     }
 }
@@ -126,6 +134,13 @@ mod tests {
         assert!(limiter.check(a, t0 + Duration::from_secs(5)).is_err());
         assert!(limiter.check(a, t0 + Duration::from_secs(10)).is_ok());
         assert!(limiter.check(a, t0 + Duration::from_secs(10)).is_err());
+        let v6 = |last: u16| IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, 0, last]);
+        for last in 0..3 {
+            assert!(limiter.check(v6(last), t0).is_ok());
+        }
+        assert!(limiter.check(v6(99), t0).is_err(), "one /64 is one client");
+        let slow = RateLimiter::new(0, Duration::MAX);
+        assert_eq!(slow.check(a, t0), Err(Duration::MAX), "no overflow");
     }
 
     #[test]

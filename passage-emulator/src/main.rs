@@ -41,6 +41,16 @@ struct Args {
     /// Persist state (users, devices, links, keys, app settings) in this file
     #[arg(long, env = "PASSAGE_EMULATOR_DATA", value_name = "FILE")]
     data: Option<PathBuf>,
+
+    /// Also serve requests for this host name, e.g. a container's service name (repeatable;
+    /// comma-separated in the variable). Loopback names and IP addresses are always served
+    #[arg(
+        long = "allowed-host",
+        env = "PASSAGE_EMULATOR_ALLOWED_HOSTS",
+        value_name = "HOST",
+        value_delimiter = ','
+    )]
+    allowed_hosts: Vec<String>,
 }
 
 fn parse_host(text: &str) -> Result<IpAddr, String> {
@@ -104,6 +114,9 @@ can reach this address can mint tokens and read users. Use it on trusted network
     }
     if let Some(v) = args.data {
         builder = builder.data_file(v);
+    }
+    for host in args.allowed_hosts {
+        builder = builder.allowed_host(host);
     }
     let emu = match builder.start().await {
         Ok(emu) => emu,

@@ -264,6 +264,7 @@ fn version_help_and_short_errors() {
         "PASSAGE_EMULATOR_AUTH_ORIGIN",
         "PASSAGE_EMULATOR_REDIRECT_URL",
         "PASSAGE_EMULATOR_DATA",
+        "PASSAGE_EMULATOR_ALLOWED_HOSTS",
         "PORT",
     ] {
         assert!(help.contains(env), "--help names {env}");

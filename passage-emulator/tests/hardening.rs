@@ -262,10 +262,12 @@ async fn a_failed_save_is_answered_500() {
         .await;
     assert_eq!(s, 500, "{v}");
     assert_eq!(v["code"], "internal_server_error");
-    // The next save writes what the failed one could not.
-    api.create_user(json!({"email": "lucky@example.com"})).await;
+    // The writer tries again on its own: a graceful stop waits for it, so nothing is lost.
+    emu.shutdown().await;
     let on_disk = std::fs::read_to_string(&file).unwrap();
-    assert!(on_disk.contains("unlucky@example.com") && on_disk.contains("lucky@example.com"));
+    assert!(on_disk.contains("unlucky@example.com"));
+    let emu = Emulator::builder().data_file(&file).start().await.unwrap();
+    let api = Api::new(&emu);
     // Garbage and huge are not save faults.
     assert!(
         emu.inject_fault(Fault::new(FaultTarget::Save, FaultMode::Garbage))
@@ -303,6 +305,21 @@ async fn hosts_other_than_loopback_or_the_configured_origins_are_refused() {
             "{host}"
         );
     }
+    // An extra allowed host (a container's service name) is served too.
+    let named = Emulator::builder()
+        .allowed_host("passage-emulator")
+        .start()
+        .await
+        .unwrap();
+    let named_api = Api::new(&named);
+    let resp = named_api
+        .http
+        .get(named_api.url("/.well-known/jwks.json"))
+        .header("host", "passage-emulator:8788")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
     for host in [
         format!("localhost:{port}"),
         format!("127.0.0.1:{port}"),
@@ -364,6 +381,15 @@ async fn other_sites_pages_cannot_drive_the_controls_or_the_login_form() {
     )
     .await;
     assert_eq!((s, v["code"].as_str()), (403, Some("cross_origin_request")));
+    // A page on another address is another site, even when it is an IP literal.
+    let resp = api
+        .http
+        .post(api.control("/reset"))
+        .header("origin", "http://203.0.113.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
     assert_eq!(emu.faults().jwks, 0);
     assert_eq!(emu.stats().users, 1, "nothing was reset or created");
     assert_eq!(emu.inbox().len(), 0);
@@ -503,4 +529,51 @@ async fn the_rust_api_drives_faults_devices_events_and_reset() {
         (stats.users, stats.magic_links, stats.inbox_messages),
         (0, 0, 0)
     );
+}
+
+#[tokio::test]
+async fn an_unknown_user_is_404_whatever_the_body() {
+    let emu = start().await;
+    let api = Api::new(&emu);
+    for body in ["{not json", "[1]", "{\"email\": 5}"] {
+        let (s, v) = read(
+            api.http
+                .patch(api.url("/users/nobody"))
+                .bearer_auth(&api.key)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (404, Some("user_not_found")),
+            "{body}"
+        );
+    }
+    // A wrong method is 405 before the key is asked for; an unknown route is 404 whatever the
+    // content type.
+    let (s, _) = read(
+        api.http
+            .put(api.url("/users"))
+            .body("x")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 405);
+    let (s, _) = read(
+        api.http
+            .post(api.url("/nothing-here"))
+            .header("content-type", "text/plain")
+            .body("x")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 404);
 }

@@ -197,7 +197,11 @@ async fn add_event(
     ))
 }
 
-async fn reset(State(ctx): Ctx) -> ApiResult<Json<Empty>> {
+/// A body that must be empty or `{}` (JSON, like every control's).
+#[derive(Deserialize)]
+struct NoFields {}
+
+async fn reset(State(ctx): Ctx, _: JsonBody<NoFields>) -> ApiResult<Json<Empty>> {
     users::reset(&ctx.store);
     ctx.store.flush().await?;
     Ok(Json(Empty {}))
@@ -240,7 +244,11 @@ async fn faults_delete(State(ctx): Ctx) -> Json<FaultsAnswer> {
     Json(ctx.faults.remaining().into())
 }
 
-async fn expire_link(State(ctx): Ctx, Path(p): Path<LinkPath>) -> ApiResult<Json<Empty>> {
+async fn expire_link(
+    State(ctx): Ctx,
+    Path(p): Path<LinkPath>,
+    _: JsonBody<NoFields>,
+) -> ApiResult<Json<Empty>> {
     links::expire(&ctx.store, &p.link_id)?;
     ctx.store.flush().await?;
     Ok(Json(Empty {}))

@@ -74,7 +74,9 @@ impl From<OpError> for ApiError {
         };
         let mut out = Self::new(status, e.code(), e.to_string());
         if let OpError::RateLimited(wait) = e {
-            out.retry_after = Some(wait.as_secs().max(1));
+            // Rounded up: a client that waits as told is let in.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            out.retry_after = Some(secs.max(1));
         }
         out
     }

@@ -100,8 +100,11 @@ impl FromRequestParts<Arc<Context>> for ApiKey {
     }
 }
 
-/// A JSON object body; an empty body counts as `{}`. Errors are 400 `invalid_request` that name
-/// the API's fields, never Rust types. (`Content-Type` is checked by the guard in front.)
+/// A JSON object body, sent as `application/json`; an empty body counts as `{}`. Errors are 400
+/// `invalid_request` that name the API's fields, never Rust types.
+///
+/// The content type is required because a page on another site can send a body without a
+/// preflight only as `text/plain`, a form or multipart: so none of those reaches an operation.
 #[derive(Debug)]
 pub(crate) struct JsonBody<T>(pub T);
 
@@ -109,11 +112,55 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::new(e.status(), "invalid_request", "Request body too large"))?;
-        parse(&body).map(Self)
+        RawJson::from_request(req, state).await?.parse().map(Self)
     }
+}
+
+/// A JSON body read and checked for its content type, not yet parsed: for a handler that must
+/// check something else first (an unknown user is a 404 whatever the body).
+#[derive(Debug)]
+pub(crate) struct RawJson(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = is_json(req.headers());
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            let message = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                "Request body too large"
+            } else {
+                "Invalid request body"
+            };
+            ApiError::new(e.status(), "invalid_request", message)
+        })?;
+        let blank = body.iter().all(u8::is_ascii_whitespace);
+        if !blank && !json {
+            return Err(ApiError::bad_request(
+                "The request body must be JSON, sent with Content-Type: application/json",
+            ));
+        }
+        Ok(Self(body))
+    }
+}
+
+impl RawJson {
+    /// Parses the body (blank counts as `{}`).
+    pub(crate) fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        parse(&self.0)
+    }
+}
+
+/// Whether the request says its body is JSON (`application/json` or `+json`).
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || mime.ends_with("+json")
+        })
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
@@ -168,4 +215,25 @@ fn api_words(message: &str) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types() {
+        let with = |value: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            is_json(&headers)
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(with("application/merge-patch+json"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/x-www-form-urlencoded"));
+        assert!(!is_json(&axum::http::HeaderMap::new()));
+    }
 }

@@ -2,15 +2,17 @@
 //!
 //! - **DNS rebinding**: a page on `evil.example` whose name is made to resolve to 127.0.0.1 reaches
 //!   the emulator with `Host: evil.example`. Only loopback names (`localhost`, `*.localhost`),
-//!   IP literals (a page on an IP address is that address's own origin: rebinding needs a name)
-//!   and the hosts of the configured origins (the emulator's own, the app's auth origin and
-//!   redirect URL) are served; any other `Host` gets 403.
+//!   IP literals (a page on an IP address is that address's own origin: rebinding needs a name),
+//!   the hosts of the configured origins (the emulator's own, the app's auth origin and
+//!   redirect URL) and the extra allowed hosts (`--allowed-host`) are served; any other `Host`
+//!   gets 403.
 //! - **Cross-site requests**: a page can send a form or a `no-cors` `fetch` to any server. A
 //!   state-changing request to the login form or the emulator's controls with an `Origin` that is
-//!   not one of those hosts (or `Origin: null`), or without `Origin` but marked
-//!   `Sec-Fetch-Site: cross-site`, gets 403, and a JSON endpoint sent a body that is
-//!   not `application/json` (a cross-site page can only send `text/plain`, forms and multipart
-//!   without a preflight) gets 400 `invalid_request`.
+//!   not loopback or one of those hosts (an IP literal is another site here; `Origin: null` too),
+//!   or without `Origin` but marked
+//!   `Sec-Fetch-Site: cross-site`, gets 403. (JSON endpoints also refuse a body that is not
+//!   `application/json`, which a cross-site page cannot send without a preflight: see
+//!   [`super::extract::JsonBody`].)
 //! - **Framing**: HTML pages carry `X-Frame-Options: DENY` and a Content-Security-Policy that
 //!   allows no script, no framing, and nothing loaded from elsewhere.
 
@@ -18,7 +20,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -44,24 +46,38 @@ impl AllowedHosts {
         )
     }
 
-    /// Whether `host` (a host name or IP literal, without port) may be served.
-    fn allows(&self, host: &str) -> bool {
-        let host = normalise(host);
-        is_loopback_name(&host) || host.parse::<IpAddr>().is_ok() || self.0.contains(&host)
+    /// These hosts too (names or IP literals, e.g. a container's service name).
+    pub(crate) fn with_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
+        self.0.extend(hosts.into_iter().map(normalise));
+        self
     }
 
-    /// Whether a `Host` header value (`name[:port]`) may be served.
+    /// Whether `host` (normalised) is loopback or configured.
+    fn is_ours(&self, host: &str) -> bool {
+        is_loopback_name(host)
+            || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            || self.0.iter().any(|allowed| allowed == host)
+    }
+
+    /// Whether a `Host` header value (`name[:port]`) may be served: ours, or an IP literal (a
+    /// page on an IP address is that address's own origin; rebinding needs a name).
     fn allows_authority(&self, authority: &str) -> bool {
         match authority.parse::<axum::http::uri::Authority>() {
-            Ok(authority) => self.allows(authority.host()),
+            Ok(authority) => {
+                let host = normalise(authority.host());
+                self.is_ours(&host) || host.parse::<IpAddr>().is_ok()
+            }
             Err(_) => false,
         }
     }
 
-    /// Whether an `Origin` header value (`scheme://host[:port]`) is one of ours.
+    /// Whether an `Origin` header value (`scheme://host[:port]`) is one of ours: a page on
+    /// another address, even an IP literal, is another site.
     fn allows_origin(&self, origin: &str) -> bool {
         match origin.parse::<Uri>() {
-            Ok(uri) if uri.scheme().is_some() => uri.host().is_some_and(|host| self.allows(host)),
+            Ok(uri) if uri.scheme().is_some() => uri
+                .host()
+                .is_some_and(|host| self.is_ours(&normalise(host))),
             _ => false,
         }
     }
@@ -79,35 +95,9 @@ fn is_loopback_name(host: &str) -> bool {
     host == "localhost" || host.ends_with(".localhost")
 }
 
-/// Whether the request carries a body (a length above zero, or a chunked one).
-fn has_body(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::TRANSFER_ENCODING)
-        || headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|len| len.trim() != "0")
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
-            let mime = mime.trim();
-            mime.eq_ignore_ascii_case("application/json")
-                || mime.to_ascii_lowercase().ends_with("+json")
-        })
-}
-
 /// Paths a cross-site page must not change state through: the login form and the controls.
 fn is_guarded_path(path: &str) -> bool {
     path == "/login" || path.starts_with("/emulator/")
-}
-
-/// Paths whose bodies are JSON: the management API and the controls.
-fn is_json_path(path: &str) -> bool {
-    path.starts_with("/v1/") || path.starts_with("/emulator/")
 }
 
 fn forbidden(code: &'static str, message: &'static str) -> Response {
@@ -149,14 +139,6 @@ pub(crate) async fn middleware(
                 "Requests from another site's pages are refused",
             );
         }
-    }
-    if changes_state && is_json_path(path) && has_body(headers) && !is_json(headers) {
-        return ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "The request body must be JSON, sent with Content-Type: application/json",
-        )
-        .into_response();
     }
     let mut response = next.run(request).await;
     let html = response
@@ -217,21 +199,14 @@ mod tests {
         assert!(allowed.allows_origin("http://127.0.0.1:8788"));
         assert!(!allowed.allows_origin("https://evil.example"));
         assert!(!allowed.allows_origin("null"));
+        assert!(
+            !allowed.allows_origin("http://203.0.113.7"),
+            "another address is another site"
+        );
+        assert!(allowed.allows_origin("http://127.0.0.2:3000"));
+        let extra = AllowedHosts::of([]).with_hosts(["passage-emulator"]);
+        assert!(extra.allows_authority("passage-emulator:8788"));
+        assert!(extra.allows_origin("http://Passage-Emulator:8788"));
         assert!(!allowed.allows_origin("localhost"));
-    }
-
-    #[test]
-    fn json_content_types() {
-        let with = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
-            is_json(&headers)
-        };
-        assert!(with("application/json"));
-        assert!(with("Application/JSON; charset=utf-8"));
-        assert!(with("application/merge-patch+json"));
-        assert!(!with("text/plain"));
-        assert!(!with("application/x-www-form-urlencoded"));
-        assert!(!is_json(&HeaderMap::new()));
     }
 }

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{ApiKey, AppId, JsonBody, group};
+use super::extract::{ApiKey, AppId, JsonBody, RawJson, group};
 use super::wire::{
     AppEnvelope, AppInfo, DeviceInfo, DeviceList, Href, Jwk, Jwks, MagicLinkBody,
     MagicLinkEnvelope, PageLinks, UserBody, UserEnvelope, UserItem, UserPage,
@@ -154,8 +154,11 @@ async fn get_user(State(ctx): Ctx, Path(p): Path<UserPath>) -> ApiResult<Json<Us
 async fn update_user(
     State(ctx): Ctx,
     Path(p): Path<UserPath>,
-    JsonBody(body): JsonBody<UserBody>,
+    body: RawJson,
 ) -> ApiResult<Json<UserEnvelope>> {
+    // An unknown user is a 404 whatever the body.
+    users::get(&ctx.store, &p.user_id)?;
+    let body: UserBody = body.parse()?;
     let user = users::update(&ctx.store, &p.user_id, body.into())?;
     ctx.store.flush().await?;
     Ok(Json(UserEnvelope::from(&user)))

@@ -73,7 +73,7 @@ pub(crate) fn mint(
     if user_id.trim().is_empty() {
         return Err(OpError::invalid("user_id: cannot be blank."));
     }
-    if ttl.is_some_and(|ttl| ttl.abs() > MAX_TTL_SECONDS) {
+    if ttl.is_some_and(|ttl| !(-MAX_TTL_SECONDS..=MAX_TTL_SECONDS).contains(&ttl)) {
         return Err(OpError::invalid(format!(
             "ttl_seconds: must be between -{MAX_TTL_SECONDS} and {MAX_TTL_SECONDS}."
         )));

@@ -42,13 +42,18 @@ struct Saved {
 struct Writer {
     path: PathBuf,
     wake: Notify,
-    saved: watch::Sender<Saved>,
+    /// What the writer has done. Its sender is owned by the writer task, so when the task ends
+    /// (the emulator stopped) every waiter learns it instead of waiting forever.
+    saved: watch::Receiver<Saved>,
+    /// The sender, until the writer task takes it.
+    saved_sender: Mutex<Option<watch::Sender<Saved>>>,
     faults: Arc<Faults>,
     /// Writes of the data file done by the writer (successful ones).
     writes: AtomicU64,
 }
 
-/// A save failed: the change is in memory but not on disk (the next save retries it).
+/// A save failed (or the writer stopped): the change is in memory but not yet on disk; the writer
+/// keeps trying.
 #[derive(Debug, thiserror::Error)]
 #[error("the data file could not be written")]
 pub(crate) struct SaveFailed;
@@ -74,10 +79,12 @@ impl Store {
                 tokio::task::spawn_blocking(move || file::write(&path_for_write, &snapshot))
                     .await
                     .map_err(|e| EmulatorError::Persistence(e.to_string()))??;
+                let (sender, saved) = watch::channel(Saved::default());
                 Some(Writer {
                     path,
                     wake: Notify::new(),
-                    saved: watch::Sender::new(Saved::default()),
+                    saved,
+                    saved_sender: Mutex::new(Some(sender)),
                     faults,
                     writes: AtomicU64::new(0),
                 })
@@ -119,19 +126,30 @@ impl Store {
             .map_or(0, |w| w.writes.load(Ordering::Relaxed))
     }
 
-    /// Waits until every change made so far is on disk (at once without a data file).
+    /// Waits until every change made so far is on disk (at once without a data file). An error
+    /// if the write that covered them failed (the writer tries again, but this answer is not
+    /// held for it), or if the writer has stopped.
     pub(crate) async fn flush(&self) -> Result<(), SaveFailed> {
+        self.wait_saved(true).await
+    }
+
+    /// Like [`Store::flush`], but waits through failed writes for the writer's next tries.
+    pub(crate) async fn settle(&self) -> Result<(), SaveFailed> {
+        self.wait_saved(false).await
+    }
+
+    async fn wait_saved(&self, fail_fast: bool) -> Result<(), SaveFailed> {
         let Some(writer) = &self.writer else {
             return Ok(());
         };
         let target = self.lock().version;
-        let mut saved = writer.saved.subscribe();
+        let mut saved = writer.saved.clone();
         loop {
             let now = *saved.borrow_and_update();
             if now.version >= target {
                 return Ok(());
             }
-            if now.failed >= target {
+            if fail_fast && now.failed >= target {
                 return Err(SaveFailed);
             }
             if saved.changed().await.is_err() {
@@ -140,16 +158,36 @@ impl Store {
         }
     }
 
-    /// The writer's loop (returns at once without a data file). Runs until aborted.
+    /// The writer's loop (returns at once without a data file, or if it already runs). Runs
+    /// until aborted. A failed write is tried again, after 100 ms and then twice as long each
+    /// time up to 5 s, until one succeeds.
     pub(crate) async fn write_changes(self: Arc<Self>) {
         let Some(writer) = &self.writer else {
             return;
         };
+        let taken = writer
+            .saved_sender
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let Some(saved) = taken else {
+            return;
+        };
+        let mut retry: Option<Duration> = None;
         loop {
-            writer.wake.notified().await;
+            match retry {
+                None => writer.wake.notified().await,
+                Some(wait) => {
+                    tokio::select! {
+                        () = writer.wake.notified() => {}
+                        () = tokio::time::sleep(wait) => {}
+                    }
+                }
+            }
             let (snapshot, version) = {
                 let inner = self.lock();
-                if inner.version <= writer.saved.borrow().version {
+                if inner.version <= saved.borrow().version {
+                    retry = None;
                     continue;
                 }
                 (inner.state.clone(), inner.version)
@@ -174,11 +212,15 @@ impl Store {
             match written {
                 Ok(()) => {
                     writer.writes.fetch_add(1, Ordering::Relaxed);
-                    writer.saved.send_modify(|s| s.version = version);
+                    saved.send_modify(|s| s.version = version);
+                    retry = None;
                 }
                 Err(error) => {
-                    tracing::error!(%error, "failed to write the data file");
-                    writer.saved.send_modify(|s| s.failed = version);
+                    tracing::error!(%error, "failed to write the data file; will try again");
+                    saved.send_modify(|s| s.failed = version);
+                    retry = Some(retry.map_or(Duration::from_millis(100), |wait| {
+                        (wait * 2).min(Duration::from_secs(5))
+                    }));
                 }
             }
         }

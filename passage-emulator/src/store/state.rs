@@ -82,4 +82,3 @@ impl State {
             .filter(move |k| k.retire_at.is_none_or(|r| r > now))
     }
 }
-
