@@ -35,8 +35,23 @@ use crate::store::records::{DeviceKind, EventAction, EventStatus};
 use crate::store::{AppConfig, State, Store};
 
 /// Default session length (`exp - iat` of auth tokens).
+///
+/// ```
+/// assert_eq!(passage_emulator::DEFAULT_SESSION_LENGTH.as_secs(), 3600);
+/// ```
 pub const DEFAULT_SESSION_LENGTH: Duration = Duration::from_secs(3600);
 /// Default app auth origin.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+/// let emulator = passage_emulator::Emulator::builder().start().await?;
+/// let token = emulator.mint_token("user-1")?;
+/// # let _ = token;
+/// // Tokens name it as their first audience unless `auth_origin` says otherwise.
+/// assert_eq!(passage_emulator::DEFAULT_AUTH_ORIGIN, "http://127.0.0.1:8080");
+/// # Ok(()) }
+/// ```
 pub const DEFAULT_AUTH_ORIGIN: &str = "http://127.0.0.1:8080";
 
 /// Options for [`Emulator::mint_token_with`].
@@ -139,12 +154,28 @@ impl std::fmt::Debug for EmulatorBuilder {
 
 impl EmulatorBuilder {
     /// The app ID (default: random, 24 alphanumeric characters).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().app_id("my-app").start().await?;
+    /// assert_eq!(emulator.app_id(), "my-app");
+    /// # Ok(()) }
+    /// ```
     pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
         self.app_id = Some(app_id.into());
         self
     }
 
     /// The management API key (default: random).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().api_key("test-key").start().await?;
+    /// assert_eq!(emulator.api_key(), "test-key");
+    /// # Ok(()) }
+    /// ```
     pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
         self.api_key = Some(api_key.into());
         self
@@ -152,36 +183,70 @@ impl EmulatorBuilder {
 
     /// The app's auth origin, the first `aud` of tokens (default `http://127.0.0.1:8080`, where
     /// the example apps listen).
+    ///
+    /// ```
+    /// let builder = passage_emulator::Emulator::builder().auth_origin("http://localhost:3000");
+    /// # let _ = builder;
+    /// ```
     pub fn auth_origin(mut self, auth_origin: impl Into<String>) -> Self {
         self.auth_origin = Some(auth_origin.into());
         self
     }
 
     /// Where the login page sends users after sign-in (default: auth origin + `/`).
+    ///
+    /// ```
+    /// let builder = passage_emulator::Emulator::builder()
+    ///     .auth_origin("http://localhost:3000")
+    ///     .redirect_url("http://localhost:3000/dashboard");
+    /// # let _ = builder;
+    /// ```
     pub fn redirect_url(mut self, redirect_url: impl Into<String>) -> Self {
         self.redirect_url = Some(redirect_url.into());
         self
     }
 
     /// The app name shown by the login page and `GET /v1/apps/{app_id}`.
+    ///
+    /// ```
+    /// let builder = passage_emulator::Emulator::builder().app_name("Acme");
+    /// # let _ = builder;
+    /// ```
     pub fn app_name(mut self, name: impl Into<String>) -> Self {
         self.app_name = Some(name.into());
         self
     }
 
     /// Session length: `exp - iat` of minted tokens (default one hour).
+    ///
+    /// ```
+    /// let builder = passage_emulator::Emulator::builder()
+    ///     .session_length(std::time::Duration::from_secs(15 * 60));
+    /// # let _ = builder;
+    /// ```
     pub fn session_length(mut self, length: Duration) -> Self {
         self.session_length = Some(length);
         self
     }
 
     /// Address to bind (default `127.0.0.1`).
+    ///
+    /// ```
+    /// use std::net::{IpAddr, Ipv6Addr};
+    /// let builder = passage_emulator::Emulator::builder().host(IpAddr::V6(Ipv6Addr::LOCALHOST));
+    /// # let _ = builder;
+    /// ```
     pub fn host(mut self, host: IpAddr) -> Self {
         self.host = Some(host);
         self
     }
 
     /// Port to bind (default 0: any free port).
+    ///
+    /// ```
+    /// let builder = passage_emulator::Emulator::builder().port(8788);
+    /// # let _ = builder;
+    /// ```
     pub fn port(mut self, port: u16) -> Self {
         self.port = Some(port);
         self
@@ -191,6 +256,11 @@ impl EmulatorBuilder {
     /// over HTTP is on disk before the answer; changes made through this handle are on disk
     /// after [`Emulator::flush`] or [`Emulator::shutdown`]. Explicit builder settings override
     /// the app settings stored in the file.
+    ///
+    /// ```
+    /// let builder = passage_emulator::Emulator::builder().data_file("emulator-state.json");
+    /// # let _ = builder;
+    /// ```
     pub fn data_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.data_file = Some(path.into());
         self
@@ -200,12 +270,25 @@ impl EmulatorBuilder {
     /// IP address), and takes it as an origin of the controls and the login form. Loopback
     /// names and the hosts of the emulator's, the auth origin's and the redirect URL's are
     /// always served; any other `Host` gets 403 (a defence against DNS rebinding).
+    ///
+    /// ```
+    /// // Reached as http://passage-emulator:8788 from other containers.
+    /// let builder = passage_emulator::Emulator::builder()
+    ///     .host([0, 0, 0, 0].into())
+    ///     .allowed_host("passage-emulator");
+    /// # let _ = builder;
+    /// ```
     pub fn allowed_host(mut self, host: impl Into<String>) -> Self {
         self.allowed_hosts.push(host.into());
         self
     }
 
     /// Messages the dev inbox keeps, the newest (default 100).
+    ///
+    /// ```
+    /// let builder = passage_emulator::Emulator::builder().inbox_capacity(1_000);
+    /// # let _ = builder;
+    /// ```
     pub fn inbox_capacity(mut self, messages: usize) -> Self {
         self.limits.inbox_messages = messages;
         self
@@ -214,6 +297,11 @@ impl EmulatorBuilder {
     /// Users the keyless login page may create (default 1000); beyond, it answers 429 until
     /// users are deleted or the emulator is reset. Users created with the API key are not
     /// counted.
+    ///
+    /// ```
+    /// let builder = passage_emulator::Emulator::builder().login_page_user_limit(50);
+    /// # let _ = builder;
+    /// ```
     pub fn login_page_user_limit(mut self, users: usize) -> Self {
         self.limits.login_page_users = users;
         self
@@ -222,6 +310,13 @@ impl EmulatorBuilder {
     /// The login form's rate limit per client IP: `burst` requests at once, then one more per
     /// `per` (default 10, then one per 6 seconds). Beyond, `POST /login` answers 429 with
     /// `Retry-After`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// // Five sign-ins at once, then one a minute, per client.
+    /// let builder = passage_emulator::Emulator::builder().login_rate_limit(5, Duration::from_secs(60));
+    /// # let _ = builder;
+    /// ```
     pub fn login_rate_limit(mut self, burst: u32, per: Duration) -> Self {
         self.limits.login_burst = burst;
         self.limits.login_refill = per;
@@ -230,6 +325,14 @@ impl EmulatorBuilder {
 
     /// Binds the listener, spawns the server task on the current tokio runtime and returns the
     /// handle.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// assert!(emulator.addr().port() > 0);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// Binding fails, the data file cannot be read or written, or key generation fails.
@@ -478,6 +581,17 @@ impl Emulator {
     /// Mints a token with a custom lifetime and/or extra claims (for negative tests); see
     /// [`TokenOptions`].
     ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// use passage_emulator::TokenOptions;
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// let claims = serde_json::json!({"aud": "someone-else"}).as_object().cloned();
+    /// let wrong_audience = emulator.mint_token_with("user-1", TokenOptions { ttl: None, claims })?;
+    /// assert_eq!(wrong_audience.split('.').count(), 3);
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// A blank user ID, a lifetime beyond ten years either way, or a signing failure.
     pub fn mint_token_with(
@@ -588,6 +702,23 @@ impl Emulator {
     pub fn rotate_key(&self, grace: Duration) -> Result<String, EmulatorError> {
         let grace = i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
         Ok(keys::rotate(&self.ctx.store, Some(grace))?.kid)
+    }
+
+    /// Makes a magic link expired now (its ID is in the inbox message or the API's answer): its
+    /// next use answers 410 `magic_link_expired`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// assert!(emulator.expire_magic_link("no-such-link").is_err());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// An unknown link (`magic_link_not_found`).
+    pub fn expire_magic_link(&self, link_id: &str) -> Result<(), EmulatorError> {
+        Ok(links::expire(&self.ctx.store, link_id)?)
     }
 
     /// Arms a fault: the next requests (or saves) of its target fail as it says.
@@ -753,6 +884,16 @@ impl Emulator {
 
     /// Stops accepting connections, lets in-flight requests finish (up to 5 seconds), saves what
     /// is left to save and waits for the server task.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// let origin = emulator.origin().to_string();
+    /// emulator.shutdown().await;
+    /// assert!(std::net::TcpStream::connect(origin.trim_start_matches("http://")).is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

@@ -523,6 +523,20 @@ async fn the_rust_api_drives_faults_devices_events_and_reset() {
     assert_eq!(v["user"]["webauthn_devices"][0]["friendly_name"], "Laptop");
     assert_eq!(v["user"]["recent_events"][0]["type"], "passkey_login");
     assert!(emu.add_device("nobody", "x").is_err());
+    // Expire a link from the Rust side; its use then answers 410.
+    let (_, link) = api.post("/magic-links", json!({"user_id": user})).await;
+    emu.expire_magic_link(link["magic_link"]["id"].as_str().unwrap())
+        .unwrap();
+    let (s, v) = read(
+        api.http
+            .patch(api.url("/magic-link/activate"))
+            .json(&json!({"magic_link": link["magic_link"]["secret"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, v["code"].as_str()), (410, Some("magic_link_expired")));
     emu.reset();
     let stats = emu.stats();
     assert_eq!(

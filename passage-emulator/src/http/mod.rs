@@ -23,7 +23,11 @@ use tower_http::normalize_path::NormalizePath;
 use crate::context::Context;
 pub(crate) use guard::AllowedHosts;
 
-/// Largest request body the emulator accepts.
+/// Largest request body the emulator accepts (413 beyond).
+///
+/// ```
+/// assert_eq!(passage_emulator::MAX_BODY_BYTES, 64 * 1024);
+/// ```
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The whole HTTP service.
