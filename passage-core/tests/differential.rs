@@ -118,6 +118,9 @@ fn reference(token: &str) -> Result<(), jsonwebtoken::errors::Error> {
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_audience(&[APP_ID]);
     validation.set_issuer(&[ISSUER]);
+    // Our policy requires `aud` and `iss` as well as `exp`; jsonwebtoken checks them only when
+    // present unless told they are required (a token without `aud` once made this test fail).
+    validation.set_required_spec_claims(&["exp", "aud", "iss"]);
     validation.validate_nbf = true;
     validation.leeway = 0;
     jsonwebtoken::decode::<Value>(token, &keys().reference, &validation).map(drop)
