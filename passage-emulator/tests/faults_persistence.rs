@@ -189,15 +189,9 @@ async fn state_survives_restart_with_data_file() {
     assert_eq!(set["keys"][0]["kid"], kid);
     verify_with_jwks(&token, &set).unwrap();
     // The magic link survived too.
-    let (s, _) = read(
-        api.http
-            .patch(api.url("/magic-link/activate"))
-            .json(&json!({"magic_link": link["magic_link"]["secret"]}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, _) = api
+        .activate(link["magic_link"]["secret"].as_str().unwrap())
+        .await;
     assert_eq!(s, 200);
     let (_, v) = read(api.http.get(api.url("")).send().await.unwrap()).await;
     assert_eq!(v["app"]["name"], "Persisted");

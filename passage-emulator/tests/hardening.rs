@@ -70,15 +70,7 @@ async fn used_and_expired_links_are_dropped_beyond_the_most_recent() {
             .await;
         assert_eq!(s, 201, "{link}");
         last_secret = link["magic_link"]["secret"].as_str().unwrap().to_string();
-        let (s, _) = read(
-            api.http
-                .patch(api.url("/magic-link/activate"))
-                .json(&json!({"magic_link": last_secret}))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (s, _) = api.activate(&last_secret).await;
         assert_eq!(s, 200);
     }
     assert_eq!(
@@ -87,15 +79,7 @@ async fn used_and_expired_links_are_dropped_beyond_the_most_recent() {
         "only the newest used links are kept"
     );
     // The newest used link still answers a replay with 409, not 404.
-    let (s, v) = read(
-        api.http
-            .patch(api.url("/magic-link/activate"))
-            .json(&json!({"magic_link": last_secret}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, v) = api.activate(&last_secret).await;
     assert_eq!(
         (s, v["code"].as_str()),
         (409, Some("magic_link_already_used"))
@@ -527,15 +511,9 @@ async fn the_rust_api_drives_faults_devices_events_and_reset() {
     let (_, link) = api.post("/magic-links", json!({"user_id": user})).await;
     emu.expire_magic_link(link["magic_link"]["id"].as_str().unwrap())
         .unwrap();
-    let (s, v) = read(
-        api.http
-            .patch(api.url("/magic-link/activate"))
-            .json(&json!({"magic_link": link["magic_link"]["secret"]}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, v) = api
+        .activate(link["magic_link"]["secret"].as_str().unwrap())
+        .await;
     assert_eq!((s, v["code"].as_str()), (410, Some("magic_link_expired")));
     emu.reset();
     let stats = emu.stats();

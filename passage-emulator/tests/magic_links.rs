@@ -21,18 +21,6 @@ fn form_identifier(v: &str) -> String {
     format!("identifier={enc}")
 }
 
-async fn activate(api: &Api, secret: &str) -> (u16, serde_json::Value) {
-    read(
-        api.http
-            .patch(api.url("/magic-link/activate"))
-            .json(&json!({ "magic_link": secret }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn send_lands_in_inbox_and_exchanges_once() {
     let emu = start().await;
@@ -71,7 +59,7 @@ async fn send_lands_in_inbox_and_exchanges_once() {
     );
 
     // Exchange.
-    let (s, v) = activate(&api, secret).await;
+    let (s, v) = api.activate(secret).await;
     assert_eq!(s, 200, "{v}");
     assert_shape(&v, &[("auth_result", T::Obj)]);
     let ar = &v["auth_result"];
@@ -101,15 +89,15 @@ async fn send_lands_in_inbox_and_exchanges_once() {
     assert_eq!(u["recent_events"][0]["action"], "login");
 
     // Reuse refused.
-    let (s, v) = activate(&api, secret).await;
+    let (s, v) = api.activate(secret).await;
     assert!((400..500).contains(&s), "{s}");
     assert_shape(&v, ERROR);
     assert_eq!(v["code"], "magic_link_already_used");
     // Unknown refused.
-    let (s, v) = activate(&api, "not-a-secret").await;
+    let (s, v) = api.activate("not-a-secret").await;
     assert_eq!(s, 404);
     assert_shape(&v, ERROR);
-    let (s, v) = activate(&api, "").await;
+    let (s, v) = api.activate("").await;
     assert_eq!((s, v["code"].as_str()), (400, Some("invalid_request")));
 }
 
@@ -133,7 +121,7 @@ async fn expired_links_and_inactive_users_refused() {
     )
     .await;
     assert_eq!(s, 200);
-    let (s, v) = activate(&api, link["secret"].as_str().unwrap()).await;
+    let (s, v) = api.activate(link["secret"].as_str().unwrap()).await;
     assert_eq!(s, 410, "{v}");
     assert_eq!(v["code"], "magic_link_expired");
 
@@ -148,7 +136,7 @@ async fn expired_links_and_inactive_users_refused() {
         None,
     )
     .await;
-    let (s, v) = activate(&api, link["secret"].as_str().unwrap()).await;
+    let (s, v) = api.activate(link["secret"].as_str().unwrap()).await;
     assert_eq!(s, 403, "{v}");
     assert_shape(&v, ERROR);
 }

@@ -227,6 +227,19 @@ impl Api {
         .await
     }
 
+    /// Exchanges a magic link secret (`PATCH .../magic-link/activate`, no key needed).
+    pub async fn activate(&self, secret: &str) -> (u16, Value) {
+        read(
+            self.http
+                .patch(self.url("/magic-link/activate"))
+                .json(&serde_json::json!({ "magic_link": secret }))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn create_user(&self, body: Value) -> Value {
         let (s, v) = self.post("/users", body).await;
         assert_eq!(s, 201, "{v}");
