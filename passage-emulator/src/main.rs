@@ -1,6 +1,7 @@
 //! `passage-emulator`: run the Passage emulator as a standalone server.
 #![forbid(unsafe_code)]
 
+use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -125,19 +126,27 @@ can reach this address can mint tokens and read users. Use it on trusted network
             return ExitCode::FAILURE;
         }
     };
-    println!("Passage emulator running at {}", emu.origin());
-    println!("  app ID:  {}", emu.app_id());
-    println!("  API key: {}", emu.api_key());
-    println!("  login:   {}/", emu.origin());
-    println!("  JWKS:    {}", emu.jwks_url());
-    println!();
-    println!("Paste into your shell:");
-    println!("export PASSAGE_APP_ID={}", emu.app_id());
-    println!("export PASSAGE_API_KEY={}", emu.api_key());
-    println!("export PASSAGE_AUTH_ORIGIN={}", emu.origin());
-    println!("export PASSAGE_API_ORIGIN={}", emu.origin());
-    println!();
-    println!("Press Ctrl-C to stop.");
+    // A reader that closes stdout early (`| head`) must not stop the server: the banner is
+    // written once, and a failed write is only logged (`println!` would panic).
+    let banner = format!(
+        "Passage emulator running at {origin}\n  app ID:  {app_id}\n  API key: {api_key}\n  \
+         login:   {origin}/\n  JWKS:    {jwks}\n\nPaste into your shell:\n\
+         export PASSAGE_APP_ID={app_id}\nexport PASSAGE_API_KEY={api_key}\n\
+         export PASSAGE_AUTH_ORIGIN={origin}\nexport PASSAGE_API_ORIGIN={origin}\n\n\
+         Press Ctrl-C to stop.\n",
+        origin = emu.origin(),
+        app_id = emu.app_id(),
+        api_key = emu.api_key(),
+        jwks = emu.jwks_url(),
+    );
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        tracing::warn!(%error, "could not print the banner to stdout; serving anyway");
+    }
+    drop(stdout);
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("error: cannot listen for Ctrl-C: {e}");
     }

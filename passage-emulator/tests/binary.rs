@@ -318,3 +318,36 @@ async fn flags_come_from_the_environment_and_localhost_is_a_host() {
         format!("http://127.0.0.1:{port}")
     );
 }
+
+#[tokio::test]
+async fn a_closed_stdout_does_not_stop_the_server() {
+    let port = free_port();
+    // A pipe whose reading end is already closed, as after `passage-emulator | head -1` has
+    // read its line: every write to stdout fails.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_passage-emulator"))
+        .args(["--port", &port.to_string(), "--app-id", "pipeapp"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the server to say the banner could not be printed.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("could not print the banner") && tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("the failed banner is logged");
+    let url = format!("http://127.0.0.1:{port}/v1/apps/pipeapp/.well-known/jwks.json");
+    let resp = reqwest::get(&url).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    let _ = child.kill();
+    let _ = child.wait();
+}
