@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicU64;
 
 use crate::faults::Faults;
 use crate::limits::{Limits, RateLimiter};
+use crate::relying_party::RelyingParty;
 use crate::store::Store;
 
 /// Requests served, per kind.
@@ -20,6 +21,11 @@ pub(crate) struct Context {
     pub store: Arc<Store>,
     /// The base URL serving everything, e.g. `http://127.0.0.1:41234`.
     pub origin: String,
+    /// Where browsers open the login page, e.g. `http://localhost:41234` (magic links point
+    /// there; passkeys are made for it).
+    pub login_origin: String,
+    /// The WebAuthn relying party and its ceremonies in progress.
+    pub relying_party: RelyingParty,
     pub faults: Arc<Faults>,
     pub counters: Counters,
     pub limits: Limits,

@@ -24,6 +24,10 @@ pub enum EmulatorError {
     /// The data file is unreadable or inconsistent.
     #[error("persistence error: {0}")]
     Persistence(String),
+    /// A setting is unusable, e.g. a passkey RP ID that is not a domain of the login page's
+    /// origin.
+    #[error("configuration error: {0}")]
+    Config(String),
     /// An operation was refused (for example an invalid email or an unknown user).
     #[error("{code}: {message}")]
     Rejected {

@@ -2,7 +2,8 @@
 #![forbid(unsafe_code)]
 
 // Layers, imported one way only: `http` → `ops` → `store`. `context`, `faults`, `limits`,
-// `random` and `error` are leaves the layers share.
+// `relying_party`, `aaguids`, `random` and `error` are leaves the layers share.
+mod aaguids;
 mod context;
 mod error;
 mod faults;
@@ -10,6 +11,7 @@ mod http;
 mod limits;
 mod ops;
 mod random;
+mod relying_party;
 mod store;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -33,6 +35,19 @@ use crate::ops::{devices, events, keys, links, tokens, users, validate};
 use crate::store::keys::SigningKey;
 use crate::store::records::{DeviceKind, EventAction, EventStatus};
 use crate::store::{AppConfig, State, Store};
+
+/// The host of a login origin, the passkeys' RP ID.
+fn login_host(origin: &str) -> Result<String, EmulatorError> {
+    webauthn_rs::prelude::Url::parse(origin)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https"))
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .ok_or_else(|| {
+            EmulatorError::Config(format!(
+                "login origin {origin:?} is not an http(s) origin such as http://localhost:8090"
+            ))
+        })
+}
 
 /// Default session length (`exp - iat` of auth tokens).
 ///
@@ -101,6 +116,8 @@ pub struct Stats {
     pub inbox_messages: usize,
     /// Writes of the data file since start-up: changes that come close together share one.
     pub data_file_writes: u64,
+    /// Passkey ceremonies in progress (started, not yet finished or dropped; at most 1000).
+    pub passkey_ceremonies: usize,
 }
 
 /// Configures and starts an [`Emulator`]. Every setting is optional. Its `Debug` never shows
@@ -131,6 +148,7 @@ pub struct EmulatorBuilder {
     port: Option<u16>,
     data_file: Option<PathBuf>,
     allowed_hosts: Vec<String>,
+    login_origin: Option<String>,
     limits: Limits,
 }
 
@@ -147,6 +165,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("port", &self.port)
             .field("data_file", &self.data_file)
             .field("allowed_hosts", &self.allowed_hosts)
+            .field("login_origin", &self.login_origin)
             .field("limits", &self.limits)
             .finish()
     }
@@ -323,6 +342,42 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The origin the login page is opened at (default `http://localhost:PORT`, the emulator's
+    /// port): magic links point there, and passkeys are made for it, with its host as their
+    /// relying-party ID. WebAuthn needs a domain there (an IP address cannot be an RP ID), and a
+    /// browser allows it over plain HTTP only on `localhost`. Set it when the browser reaches
+    /// the emulator by another address, e.g. through a port mapping or a proxy. Its host is
+    /// served like an [`allowed_host`](Self::allowed_host).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder()
+    ///     .login_origin("http://localhost:9000")
+    ///     .start()
+    ///     .await?;
+    /// assert_eq!(emulator.login_url(), "http://localhost:9000/");
+    /// # Ok(()) }
+    /// ```
+    pub fn login_origin(mut self, origin: impl Into<String>) -> Self {
+        self.login_origin = Some(origin.into());
+        self
+    }
+
+    /// How long a passkey ceremony may take between its start and its finish (default 5
+    /// minutes); a later finish is refused and the page starts again. Ceremonies in progress
+    /// are kept in memory, at most 1000 (the oldest is dropped beyond).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = passage_emulator::Emulator::builder().passkey_timeout(Duration::from_secs(60));
+    /// # let _ = builder;
+    /// ```
+    pub fn passkey_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.ceremony_ttl = timeout;
+        self
+    }
+
     /// Binds the listener, spawns the server task on the current tokio runtime and returns the
     /// handle.
     ///
@@ -347,6 +402,10 @@ impl EmulatorBuilder {
             ip => ip,
         };
         let origin = format!("http://{}", SocketAddr::new(origin_ip, addr.port()));
+        let login_origin = match &self.login_origin {
+            Some(o) => o.trim_end_matches('/').to_owned(),
+            None => format!("http://localhost:{}", addr.port()),
+        };
 
         let loaded = match &self.data_file {
             Some(path) => store::file::load(path)?,
@@ -374,8 +433,17 @@ impl EmulatorBuilder {
         self.apply_settings(&mut state.app);
         let app_id = state.app.id.clone();
         let api_key = state.app.api_key.clone();
+        let relying_party = relying_party::RelyingParty::new(
+            &login_host(&login_origin)?,
+            &state.app.name,
+            &login_origin,
+            &[state.app.auth_origin.as_str()],
+            self.limits.ceremony_ttl,
+            self.limits.ceremonies,
+        )?;
         let allowed = http::AllowedHosts::of([
             origin.as_str(),
+            login_origin.as_str(),
             state.app.auth_origin.as_str(),
             state.app.redirect_url.as_str(),
         ])
@@ -386,6 +454,8 @@ impl EmulatorBuilder {
         let ctx = Arc::new(Context {
             store,
             origin: origin.clone(),
+            login_origin: relying_party.origin().to_owned(),
+            relying_party,
             faults,
             counters: Counters::default(),
             limits: self.limits,
@@ -503,6 +573,20 @@ impl Emulator {
     /// ```
     pub fn origin(&self) -> &str {
         &self.ctx.origin
+    }
+
+    /// The login page's URL for a browser: on `localhost` by default (see
+    /// [`EmulatorBuilder::login_origin`]), where passkeys work. Magic links point there too.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), passage_emulator::EmulatorError> {
+    /// let emulator = passage_emulator::Emulator::builder().start().await?;
+    /// assert_eq!(emulator.login_url(), format!("http://localhost:{}/", emulator.addr().port()));
+    /// # Ok(()) }
+    /// ```
+    pub fn login_url(&self) -> String {
+        format!("{}/", self.ctx.login_origin)
     }
 
     /// The bound socket address.
@@ -811,6 +895,7 @@ impl Emulator {
             magic_links,
             inbox_messages,
             data_file_writes: self.ctx.store.writes(),
+            passkey_ceremonies: self.ctx.relying_party.in_progress(),
         }
     }
 

@@ -23,6 +23,10 @@ pub(crate) struct Limits {
     pub login_burst: u32,
     /// Time in which a client earns one more `POST /login`.
     pub login_refill: Duration,
+    /// Time a passkey ceremony may take from its start to its finish.
+    pub ceremony_ttl: Duration,
+    /// Passkey ceremonies in progress kept at most (the oldest is dropped beyond).
+    pub ceremonies: usize,
 }
 
 impl Default for Limits {
@@ -34,6 +38,8 @@ impl Default for Limits {
             recent_events: 50,
             login_burst: 10,
             login_refill: Duration::from_secs(6),
+            ceremony_ttl: Duration::from_secs(300),
+            ceremonies: 1_000,
         }
     }
 }

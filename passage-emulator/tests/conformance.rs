@@ -469,7 +469,7 @@ async fn create_magic_link_conformance() {
     let secret = link["secret"].as_str().unwrap();
     assert_eq!(
         link["url"],
-        format!("{}/?psg_magic_link={secret}", emu.origin())
+        format!("{}?psg_magic_link={secret}", emu.login_url())
     );
     // The user was created.
     let (_, u) = api

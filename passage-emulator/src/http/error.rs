@@ -63,7 +63,11 @@ impl From<OpError> for ApiError {
             OpError::UserNotFound | OpError::DeviceNotFound | OpError::MagicLinkNotFound => {
                 StatusCode::NOT_FOUND
             }
-            OpError::MagicLinkUsed => StatusCode::CONFLICT,
+            OpError::MagicLinkUsed | OpError::IdentifierTaken | OpError::CredentialTaken => {
+                StatusCode::CONFLICT
+            }
+            OpError::CeremonyMissing(_) => StatusCode::BAD_REQUEST,
+            OpError::PasskeyRefused(_) | OpError::PasskeyUnknown => StatusCode::UNAUTHORIZED,
             OpError::MagicLinkExpired => StatusCode::GONE,
             OpError::UserNotActive => StatusCode::FORBIDDEN,
             OpError::LoginPageFull(_) | OpError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,

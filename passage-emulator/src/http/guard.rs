@@ -14,7 +14,8 @@
 //!   `application/json`, which a cross-site page cannot send without a preflight: see
 //!   [`super::extract::JsonBody`].)
 //! - **Framing**: HTML pages carry `X-Frame-Options: DENY` and a Content-Security-Policy that
-//!   allows no script, no framing, and nothing loaded from elsewhere.
+//!   allows scripts and requests of the page's own origin only, no framing, and nothing loaded
+//!   from elsewhere.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -26,9 +27,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 
-/// The policy of the HTML pages: inline styles only.
-const HTML_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
-                           frame-ancestors 'none'; base-uri 'none'";
+/// The policy of the HTML pages: inline styles, and scripts and requests of their own origin
+/// only (the passkey script).
+const HTML_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+                           style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; \
+                           base-uri 'none'";
 
 /// The hosts, besides loopback ones, that requests may name: those of the configured origins.
 #[derive(Debug, Clone, Default)]
@@ -95,9 +98,10 @@ fn is_loopback_name(host: &str) -> bool {
     host == "localhost" || host.ends_with(".localhost")
 }
 
-/// Paths a cross-site page must not change state through: the login form and the controls.
+/// Paths a cross-site page must not change state through: the login form, its passkey
+/// endpoints and the controls.
 fn is_guarded_path(path: &str) -> bool {
-    path == "/login" || path.starts_with("/emulator/")
+    path == "/login" || path.starts_with("/passkeys/") || path.starts_with("/emulator/")
 }
 
 fn forbidden(code: &'static str, message: &'static str) -> Response {

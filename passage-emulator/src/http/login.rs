@@ -17,9 +17,9 @@ use super::error::ApiError;
 use super::extract::{AppId, JsonBody, group};
 use super::wire::{ActivateBody, AuthResult, AuthResultEnvelope, LoginForm, LoginQuery};
 use crate::context::Context;
-use crate::ops::links::{self, Client};
+use crate::ops::events::Client;
 use crate::ops::validate;
-use crate::store::AppConfig;
+use crate::ops::{links, passkeys};
 
 type Ctx = State<Arc<Context>>;
 
@@ -38,7 +38,8 @@ pub(crate) fn activate_route(ctx: &Arc<Context>) -> Router<Arc<Context>> {
     )
 }
 
-fn client(addr: SocketAddr, headers: &HeaderMap) -> Client {
+/// Who is on the other end, for the user's recent events.
+pub(crate) fn client(addr: SocketAddr, headers: &HeaderMap) -> Client {
     Client {
         ip: addr.ip().to_string(),
         user_agent: headers
@@ -69,6 +70,15 @@ async fn activate_magic_link(
     }))
 }
 
+/// The `psg_auth_token` cookie of a sign-in on the login page (host-only, so the app on the
+/// same host name reads it whatever its port).
+pub(crate) fn auth_cookie(token: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "psg_auth_token={token}; Path=/; HttpOnly; SameSite=Lax"
+    ))
+    .ok()
+}
+
 /// Escapes text for HTML content and attribute values.
 pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -85,30 +95,6 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
-/// Where to send the browser after a login: the link's URL if it is on the app's auth origin or
-/// is the app's redirect URL, else the app's redirect URL (no open redirects).
-pub(crate) fn safe_redirect(app: &AppConfig, target: &str) -> String {
-    if target.chars().any(char::is_control) {
-        return app.redirect_url.clone();
-    }
-    let origin = app.auth_origin.trim_end_matches('/');
-    if target == app.redirect_url {
-        return target.to_string();
-    }
-    if target.starts_with('/') && !target.starts_with("//") && !target.contains('\\') {
-        return format!("{origin}{target}");
-    }
-    let same_origin = target == origin
-        || target
-            .strip_prefix(origin)
-            .is_some_and(|rest| rest.starts_with(['/', '?', '#']));
-    if same_origin && !target.contains('\\') {
-        target.to_string()
-    } else {
-        app.redirect_url.clone()
-    }
-}
-
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;\
 background:#f4f5f7;color:#222;margin:0;display:flex;min-height:100vh;align-items:center;\
 justify-content:center}main{background:#fff;border-radius:10px;box-shadow:0 2px 12px rgba(0,0,0,.08);\
@@ -120,7 +106,13 @@ border-radius:5px;background:#121212;color:#f3f3f3;font-size:1rem;cursor:pointer
 button:hover{background:#4d4d4d}.error{background:#fdecea;color:#8a1c12;padding:.6rem .8rem;\
 border-radius:5px;margin-bottom:1rem;font-size:.9rem}.inbox{background:#eef6ee;padding:.8rem;\
 border-radius:5px;font-size:.9rem;word-break:break-all}.inbox a{color:#0b5d1e}\
-footer{margin-top:1.5rem;color:#999;font-size:.75rem;text-align:center}";
+footer{margin-top:1.5rem;color:#999;font-size:.75rem;text-align:center}\
+button.secondary,a.secondary{display:block;box-sizing:border-box;text-align:center;text-decoration:none;\
+background:#fff;color:#121212;border:1px solid #121212}button.secondary:hover,a.secondary:hover{background:#eee}\
+a.secondary{margin-top:1rem;width:100%;padding:.65rem;border-radius:5px;font-size:1rem}\
+.or{display:flex;align-items:center;gap:.75rem;color:#888;font-size:.8rem;margin:1.25rem 0 .75rem}\
+.or:before,.or:after{content:'';flex:1;border-top:1px solid #ddd}.note{font-size:.9rem;color:#444}\
+[hidden]{display:none!important}";
 
 fn page(app_name: &str, body: &str) -> String {
     format!(
@@ -128,22 +120,46 @@ fn page(app_name: &str, body: &str) -> String {
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <title>Sign in to {name}</title><style>{STYLE}</style></head><body><main>\
 <h1>Sign in to {name}</h1><p class=\"sub\">Passage emulator: no email or SMS is sent.</p>\
-{body}<footer>passage-emulator</footer></main></body></html>",
+{body}<footer>passage-emulator</footer></main>\
+<script src=\"/passkeys.js\"></script></body></html>",
         name = escape(app_name)
     )
 }
 
+/// The sign-in form: a passkey first (no identifier needed), then identifier first. Without a
+/// script, the form sends a magic link.
 fn form(error: Option<&str>, value: &str) -> String {
-    let error = error.map_or_else(String::new, |e| {
-        format!("<div class=\"error\" id=\"error\">{}</div>", escape(e))
-    });
+    let (error, hidden) = match error {
+        Some(e) => (escape(e), ""),
+        None => (String::new(), " hidden"),
+    };
     format!(
-        "{error}<form method=\"post\" action=\"/login\">\
+        "<div class=\"error\" id=\"error\" role=\"alert\"{hidden}>{error}</div>\
+<div id=\"sign-in\"><button type=\"button\" id=\"passkey-sign-in\" hidden>Sign in with a passkey</button>\
+<div class=\"or\" id=\"or\" hidden>or</div>\
+<form method=\"post\" action=\"/login\" id=\"identifier-form\">\
 <label for=\"identifier\">Email or phone number</label>\
-<input id=\"identifier\" name=\"identifier\" type=\"text\" autocomplete=\"username\" \
+<input id=\"identifier\" name=\"identifier\" type=\"text\" autocomplete=\"username webauthn\" \
 placeholder=\"you@example.com or +15555550123\" value=\"{}\" required autofocus>\
-<button type=\"submit\">Send magic link</button></form>",
+<button type=\"submit\" id=\"continue\">Send magic link</button></form></div>\
+<div id=\"new-user\" hidden><p class=\"note\">No account for <strong id=\"new-identifier\"></strong> \
+yet. Create one with a passkey, or get a magic link.</p>\
+<button type=\"button\" id=\"register-passkey\">Create a passkey</button>\
+<button type=\"button\" class=\"secondary\" id=\"send-magic-link\">Send me a magic link instead</button></div>",
         escape(value)
+    )
+}
+
+/// The offer, right after a magic-link sign-in, to add a passkey; "Not now" goes on.
+fn offer(ticket: &str, target: &str) -> String {
+    format!(
+        "<div class=\"error\" id=\"error\" role=\"alert\" hidden></div>\
+<div id=\"passkey-offer\" data-ticket=\"{ticket}\"><p class=\"note\">You are signed in. Create a \
+passkey to sign in next time with your fingerprint, face or screen lock, without a magic link.</p>\
+<button type=\"button\" id=\"create-passkey\">Create a passkey</button>\
+<a class=\"secondary\" id=\"skip-passkey\" href=\"{target}\">Not now</a></div>",
+        ticket = escape(ticket),
+        target = escape(target),
     )
 }
 
@@ -173,17 +189,32 @@ async fn login_page(
     };
     match exchanged {
         Ok(done) => {
-            let target = safe_redirect(&app, &done.redirect_url);
-            let location = HeaderValue::from_str(&target)
-                .or_else(|_| HeaderValue::from_str(&app.redirect_url))
-                .unwrap_or_else(|_| HeaderValue::from_static("/"));
-            let cookie = HeaderValue::from_str(&format!(
-                "psg_auth_token={}; Path=/; HttpOnly; SameSite=Lax",
-                done.token
-            ));
-            let mut resp = StatusCode::SEE_OTHER.into_response();
-            resp.headers_mut().insert(header::LOCATION, location);
-            if let Ok(cookie) = cookie {
+            let target = app.safe_redirect(&done.redirect_url);
+            let cookie = auth_cookie(&done.token);
+            // A browser that opened the link is offered a passkey first, if the user has none.
+            let navigated = headers
+                .get("sec-fetch-dest")
+                .is_some_and(|dest| dest.as_bytes() == b"document");
+            let ticket = navigated
+                .then(|| passkeys::offer(&ctx, &done.user_id, &target, Instant::now()))
+                .flatten();
+            let mut resp = match ticket {
+                Some(ticket) => {
+                    let mut resp = html(StatusCode::OK, page(&app.name, &offer(&ticket, &target)));
+                    resp.headers_mut()
+                        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                    resp
+                }
+                None => {
+                    let location = HeaderValue::from_str(&target)
+                        .or_else(|_| HeaderValue::from_str(&app.redirect_url))
+                        .unwrap_or_else(|_| HeaderValue::from_static("/"));
+                    let mut resp = StatusCode::SEE_OTHER.into_response();
+                    resp.headers_mut().insert(header::LOCATION, location);
+                    resp
+                }
+            };
+            if let Some(cookie) = cookie {
                 resp.headers_mut().insert(header::SET_COOKIE, cookie);
             }
             resp

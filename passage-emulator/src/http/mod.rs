@@ -11,6 +11,7 @@ mod faults;
 mod guard;
 mod login;
 mod management;
+mod passkeys;
 mod wire;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub(crate) fn service(ctx: Arc<Context>, allowed: AllowedHosts) -> NormalizePath
         .nest("/v1/apps/{app_id}", app_api)
         .nest("/emulator/v1/apps/{app_id}", controls::routes(&ctx))
         .merge(login::page_routes())
+        .merge(passkeys::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn_with_state(Arc::clone(&ctx), faults::middleware))

@@ -543,6 +543,57 @@ pub(crate) struct LoginQuery {
     pub psg_magic_link: Option<String>,
 }
 
+// ---- Passkeys (the login page's own endpoints) ----
+
+/// The body of `POST /passkeys/sign-in/start`: an identifier, or none for a discoverable
+/// credential.
+#[derive(Deserialize)]
+pub(crate) struct SignInStartBody {
+    pub identifier: Option<String>,
+}
+
+/// The body of `POST /passkeys/register/start`: a new user's identifier, or the ticket of the
+/// offer made after a magic-link sign-in.
+#[derive(Deserialize)]
+pub(crate) struct RegisterStartBody {
+    pub identifier: Option<String>,
+    pub ticket: Option<String>,
+}
+
+/// What the page does next after `sign-in/start`.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Next {
+    Passkey,
+    Register,
+    MagicLink,
+}
+
+/// The answer of a ceremony's start: the options go to `navigator.credentials` as they are
+/// (byte fields in base64url).
+#[derive(Serialize)]
+pub(crate) struct CeremonyStart<T> {
+    pub next: Next,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ceremony: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<T>,
+}
+
+/// The body of a ceremony's finish: its ID and the authenticator's answer (a
+/// `PublicKeyCredential` in the JSON form webauthn-rs reads: byte fields in base64url).
+#[derive(Deserialize)]
+pub(crate) struct CeremonyFinish<T> {
+    pub ceremony: String,
+    pub credential: T,
+}
+
+/// The answer of a ceremony's finish.
+#[derive(Serialize)]
+pub(crate) struct CeremonyDone {
+    pub redirect_url: String,
+}
+
 // ---- Controls ----
 
 /// The body of `POST .../tokens`.

@@ -53,6 +53,8 @@ pub(crate) fn add(
             usage_count: 0,
             icon_light: None,
             icon_dark: None,
+            passkey: None,
+            aaguid: None,
         };
         u.devices.push(device.clone());
         u.updated_at = t;

@@ -1,5 +1,7 @@
 //! A user's recent events: recorded by logins, or added by hand; only the newest are kept.
 
+use time::OffsetDateTime;
+
 use super::OpError;
 use crate::random::random_id;
 use crate::store::Store;
@@ -48,4 +50,50 @@ pub(crate) fn add(
         record(u, event.clone(), keep);
         Ok(event)
     })
+}
+
+/// Who signed in or registered: recorded in the user's recent events.
+#[derive(Debug, Default)]
+pub(crate) struct Client {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// A browser's name for the event list, from its User-Agent.
+fn display_agent(ua: &str) -> String {
+    for name in ["Firefox", "Edg", "Chrome", "Safari", "curl", "reqwest"] {
+        if ua.contains(name) {
+            return if name == "Edg" {
+                "Edge".into()
+            } else {
+                name.into()
+            };
+        }
+    }
+    if ua.is_empty() {
+        "Unknown".into()
+    } else {
+        ua.chars().take(40).collect()
+    }
+}
+
+/// A completed event of `client` at `t`, e.g. `magic_link_login` or `passkey_register`.
+pub(crate) fn completed(
+    kind: &str,
+    action: EventAction,
+    client: &Client,
+    t: OffsetDateTime,
+) -> Event {
+    Event {
+        id: random_id(),
+        kind: kind.to_owned(),
+        created_at: t,
+        completed_at: Some(t),
+        ip_addr: client.ip.clone(),
+        status: EventStatus::Complete,
+        user_agent: client.user_agent.clone(),
+        user_agent_display: display_agent(&client.user_agent),
+        action,
+        social_login_type: None,
+    }
 }

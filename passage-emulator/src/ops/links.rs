@@ -16,7 +16,7 @@ use crate::context::Context;
 use crate::limits::Limits;
 use crate::random::{random_id, random_string};
 use crate::store::records::{
-    Channel, Event, EventAction, EventStatus, InboxMessage, LinkKind, MagicLink, UserStatus, now,
+    Channel, EventAction, InboxMessage, LinkKind, MagicLink, UserStatus, now,
 };
 use crate::store::{State, Store};
 
@@ -219,7 +219,7 @@ fn create_as(
                     s.app.auth_origin.trim_end_matches('/')
                 )
             }
-            None => format!("{}/?psg_magic_link={secret}", ctx.origin),
+            None => format!("{}/?psg_magic_link={secret}", ctx.login_origin),
         };
         let created_at = now();
         let link = MagicLink {
@@ -256,32 +256,18 @@ pub(crate) fn login(
     identifier: &str,
     at: Instant,
 ) -> Result<MagicLink, OpError> {
-    let identifier = identifier.trim();
-    let is_phone = identifier.starts_with('+')
-        || (!identifier.is_empty() && identifier.bytes().all(|b| b.is_ascii_digit()));
-    let request = if identifier.is_empty() {
-        return Err(OpError::invalid(
-            "Enter an email address or a phone number.",
-        ));
-    } else if is_phone {
-        if !validate::is_e164(identifier) {
-            return Err(OpError::invalid(
-                "Enter the phone number in E.164 form, e.g. +15555550123.",
-            ));
-        }
-        LinkRequest {
-            phone: Some(identifier.to_string()),
+    let (channel, identifier) = validate::identifier(identifier)?;
+    let request = match channel {
+        Channel::Phone => LinkRequest {
+            phone: Some(identifier),
             channel: Some("phone".into()),
             ..LinkRequest::default()
-        }
-    } else if validate::normalize_email(identifier).is_some() {
-        LinkRequest {
-            email: Some(identifier.to_string()),
+        },
+        Channel::Email => LinkRequest {
+            email: Some(identifier),
             channel: Some("email".into()),
             ..LinkRequest::default()
-        }
-    } else {
-        return Err(OpError::invalid("Enter a valid email address."));
+        },
     };
     ctx.login_limiter
         .check(client, at)
@@ -326,39 +312,20 @@ fn prune(s: &mut State, limits: &Limits) {
     }
 }
 
-/// Who exchanges a link, recorded in the user's recent events.
-#[derive(Debug, Default)]
-pub(crate) struct Client {
-    pub ip: String,
-    pub user_agent: String,
-}
-
-fn display_agent(ua: &str) -> String {
-    for name in ["Firefox", "Edg", "Chrome", "Safari", "curl", "reqwest"] {
-        if ua.contains(name) {
-            return if name == "Edg" {
-                "Edge".into()
-            } else {
-                name.into()
-            };
-        }
-    }
-    if ua.is_empty() {
-        "Unknown".into()
-    } else {
-        ua.chars().take(40).collect()
-    }
-}
-
 /// A link exchanged: the auth token and where to send the user.
 #[derive(Debug)]
 pub(crate) struct Exchanged {
     pub token: String,
+    pub user_id: String,
     pub redirect_url: String,
 }
 
 /// Exchanges a magic link secret (once, before expiry) for an auth token.
-pub(crate) fn exchange(ctx: &Context, secret: &str, client: &Client) -> Result<Exchanged, OpError> {
+pub(crate) fn exchange(
+    ctx: &Context,
+    secret: &str,
+    client: &events::Client,
+) -> Result<Exchanged, OpError> {
     let limits = ctx.limits;
     ctx.store.mutate(|s| {
         let t = now();
@@ -391,27 +358,14 @@ pub(crate) fn exchange(ctx: &Context, secret: &str, client: &Client) -> Result<E
             Channel::Phone if user.phone == link.identifier => user.phone_verified = true,
             _ => {}
         }
-        user.status = UserStatus::Active;
-        user.login_count = user.login_count.saturating_add(1);
-        user.last_login_at = Some(t);
-        user.updated_at = t;
-        let event = Event {
-            id: random_id(),
-            kind: "magic_link_login".into(),
-            created_at: t,
-            completed_at: Some(t),
-            ip_addr: client.ip.clone(),
-            status: EventStatus::Complete,
-            user_agent: client.user_agent.clone(),
-            user_agent_display: display_agent(&client.user_agent),
-            action: EventAction::Login,
-            social_login_type: None,
-        };
+        users::signed_in(user, t);
+        let event = events::completed("magic_link_login", EventAction::Login, client, t);
         events::record(user, event, limits.recent_events);
         s.links[at].activated = true;
         prune(s, &limits);
         Ok(Exchanged {
             token,
+            user_id: link.user_id,
             redirect_url: link.redirect_url,
         })
     })

@@ -5,6 +5,7 @@ pub(crate) mod devices;
 pub(crate) mod events;
 pub(crate) mod keys;
 pub(crate) mod links;
+pub(crate) mod passkeys;
 pub(crate) mod tokens;
 pub(crate) mod user_query;
 pub(crate) mod users;
@@ -13,6 +14,7 @@ pub(crate) mod validate;
 use std::time::Duration;
 
 use crate::error::EmulatorError;
+use crate::relying_party::Missing;
 
 /// Why an operation was refused. Each variant is one Passage error code.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,29 @@ pub(crate) enum OpError {
     /// A client sent too many login requests; it may try again after the wait.
     #[error("Too many sign-in requests from this client; try again in a few seconds")]
     RateLimited(Duration),
+    /// A passkey ceremony's ID is unknown (never started, or already finished: challenges are
+    /// single use) or its time ran out.
+    #[error("{}", match .0 {
+        Missing::Unknown => "This passkey request is unknown or was already used; start again",
+        Missing::Expired => "This passkey request has expired; start again",
+    })]
+    CeremonyMissing(Missing),
+    /// The authenticator's answer failed a relying-party check (challenge, origin, RP ID, user
+    /// verification, signature, signature counter, user handle).
+    #[error("The passkey was refused: {0}")]
+    PasskeyRefused(String),
+    /// No account has this passkey (it may have been removed).
+    #[error(
+        "This passkey is not registered here (it may have been removed from your account); \
+         sign in with a magic link instead"
+    )]
+    PasskeyUnknown,
+    /// Somebody signing up named an identifier that already has an account.
+    #[error("An account with this identifier exists; sign in instead")]
+    IdentifierTaken,
+    /// The credential being registered is registered already.
+    #[error("This passkey is already registered")]
+    CredentialTaken,
     /// Something on the emulator's side failed (a key, the data file).
     #[error("internal error")]
     Internal(#[source] EmulatorError),
@@ -61,6 +86,11 @@ impl OpError {
             Self::MagicLinkExpired => "magic_link_expired",
             Self::UserNotActive => "user_not_active",
             Self::LoginPageFull(_) | Self::RateLimited(_) => "too_many_requests",
+            Self::CeremonyMissing(_) => "webauthn_ceremony_not_found",
+            Self::PasskeyRefused(_) => "invalid_credential",
+            Self::PasskeyUnknown => "credential_not_found",
+            Self::IdentifierTaken => "identifier_exists",
+            Self::CredentialTaken => "credential_exists",
             Self::Internal(_) => "internal_server_error",
         }
     }

@@ -181,3 +181,11 @@ pub(crate) fn reset(store: &Store) {
         Ok::<_, OpError>(())
     });
 }
+
+/// Records a sign-in on `user` at `t`: active, one more login, the last login time.
+pub(crate) fn signed_in(user: &mut User, t: time::OffsetDateTime) {
+    user.status = UserStatus::Active;
+    user.login_count = user.login_count.saturating_add(1);
+    user.last_login_at = Some(t);
+    user.updated_at = t;
+}

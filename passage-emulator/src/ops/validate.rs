@@ -1,5 +1,8 @@
 //! Input checks shared by the operations, with Passage-style messages (`"field: reason."`).
 
+use super::OpError;
+use crate::store::records::Channel;
+
 /// Joins validation messages Passage-style: `"a: x; b: y."`.
 pub(crate) fn join_errors(errors: &[String]) -> String {
     let parts: Vec<&str> = errors.iter().map(|e| e.trim_end_matches('.')).collect();
@@ -70,5 +73,29 @@ pub(crate) fn finish(errors: &[String]) -> Result<(), super::OpError> {
         Ok(())
     } else {
         Err(super::OpError::Invalid(join_errors(errors)))
+    }
+}
+
+/// What a login page was sent: an email address (normalised) or an E.164 phone number.
+pub(crate) fn identifier(raw: &str) -> Result<(Channel, String), OpError> {
+    let identifier = raw.trim();
+    let is_phone = identifier.starts_with('+')
+        || (!identifier.is_empty() && identifier.bytes().all(|b| b.is_ascii_digit()));
+    if identifier.is_empty() {
+        Err(OpError::invalid(
+            "Enter an email address or a phone number.",
+        ))
+    } else if is_phone {
+        if is_e164(identifier) {
+            Ok((Channel::Phone, identifier.to_owned()))
+        } else {
+            Err(OpError::invalid(
+                "Enter the phone number in E.164 form, e.g. +15555550123.",
+            ))
+        }
+    } else {
+        normalize_email(identifier)
+            .map(|email| (Channel::Email, email))
+            .ok_or_else(|| OpError::invalid("Enter a valid email address."))
     }
 }

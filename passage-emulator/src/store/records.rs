@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
+use webauthn_rs::prelude::{Passkey, Uuid};
 
 /// The current UTC time truncated to microseconds (the precision of Passage's filters).
 pub(crate) fn now() -> OffsetDateTime {
@@ -112,6 +113,9 @@ pub(crate) struct User {
     /// Created by the keyless login page (these are capped).
     #[serde(default)]
     pub from_login_page: bool,
+    /// The WebAuthn user handle of the user's passkeys (made when the first is registered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webauthn_handle: Option<Uuid>,
 }
 
 impl User {
@@ -134,6 +138,7 @@ impl User {
             events: Vec::new(),
             seq,
             from_login_page: false,
+            webauthn_handle: None,
         }
     }
 }
@@ -154,6 +159,14 @@ pub(crate) struct Device {
     pub usage_count: i64,
     pub icon_light: Option<String>,
     pub icon_dark: Option<String>,
+    /// The credential (public key, signature counter) of a passkey registered through a
+    /// WebAuthn ceremony; `None` for a device seeded through the emulator's controls, which no
+    /// authenticator holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<Passkey>,
+    /// The authenticator model's AAGUID, when it told (all zeros is left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aaguid: Option<Uuid>,
 }
 
 /// A recent authentication event of a user.

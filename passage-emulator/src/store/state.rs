@@ -20,6 +20,33 @@ pub(crate) struct AppConfig {
     pub created_at: OffsetDateTime,
 }
 
+impl AppConfig {
+    /// Where to send the browser after a login: the link's URL if it is on the app's auth origin or
+    /// is the app's redirect URL, else the app's redirect URL (no open redirects).
+    pub(crate) fn safe_redirect(&self, target: &str) -> String {
+        let app = self;
+        if target.chars().any(char::is_control) {
+            return app.redirect_url.clone();
+        }
+        let origin = app.auth_origin.trim_end_matches('/');
+        if target == app.redirect_url {
+            return target.to_string();
+        }
+        if target.starts_with('/') && !target.starts_with("//") && !target.contains('\\') {
+            return format!("{origin}{target}");
+        }
+        let same_origin = target == origin
+            || target
+                .strip_prefix(origin)
+                .is_some_and(|rest| rest.starts_with(['/', '?', '#']));
+        if same_origin && !target.contains('\\') {
+            target.to_string()
+        } else {
+            app.redirect_url.clone()
+        }
+    }
+}
+
 /// Everything the emulator knows.
 #[derive(Clone)]
 pub(crate) struct State {
