@@ -52,6 +52,11 @@ struct Args {
         value_delimiter = ','
     )]
     allowed_hosts: Vec<String>,
+
+    /// Where browsers open the login page [default: http://localhost:PORT]. Passkeys are made
+    /// for it (its host is their RP ID: a domain, not an IP address); magic links point there
+    #[arg(long, env = "PASSAGE_EMULATOR_LOGIN_ORIGIN", value_name = "ORIGIN")]
+    login_origin: Option<String>,
 }
 
 fn parse_host(text: &str) -> Result<IpAddr, String> {
@@ -85,6 +90,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let port = match port(&args) {
         Ok(port) => port,
@@ -119,6 +125,9 @@ can reach this address can mint tokens and read users. Use it on trusted network
     for host in args.allowed_hosts {
         builder = builder.allowed_host(host);
     }
+    if let Some(v) = args.login_origin {
+        builder = builder.login_origin(v);
+    }
     let emu = match builder.start().await {
         Ok(emu) => emu,
         Err(e) => {
@@ -130,11 +139,12 @@ can reach this address can mint tokens and read users. Use it on trusted network
     // written once, and a failed write is only logged (`println!` would panic).
     let banner = format!(
         "Passage emulator running at {origin}\n  app ID:  {app_id}\n  API key: {api_key}\n  \
-         login:   {origin}/\n  JWKS:    {jwks}\n\nPaste into your shell:\n\
+         login:   {login} (passkeys or magic links)\n  JWKS:    {jwks}\n\nPaste into your shell:\n\
          export PASSAGE_APP_ID={app_id}\nexport PASSAGE_API_KEY={api_key}\n\
          export PASSAGE_AUTH_ORIGIN={origin}\nexport PASSAGE_API_ORIGIN={origin}\n\n\
          Press Ctrl-C to stop.\n",
         origin = emu.origin(),
+        login = emu.login_url(),
         app_id = emu.app_id(),
         api_key = emu.api_key(),
         jwks = emu.jwks_url(),

@@ -1,6 +1,9 @@
 //! The quickstart, end to end, in a real headless Chromium driven over WebDriver: sign in through
 //! the emulator's login page and magic link, land on the profile, list devices, sign out, and be
-//! refused with no cookie and with forged cookies.
+//! refused with no cookie and with forged cookies; and with a passkey, on a virtual authenticator
+//! (WebDriver's WebAuthn extension): register, sign out, sign in with it, see it on Devices with
+//! its usage count, remove it, and be refused when signing in with it again. Screenshots of each
+//! step go to `test-output/`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (run `scripts/install-browser.sh`). The test
 //! fails, never skips, when they are missing. `CHROME_BIN` and `CHROMEDRIVER` override where they
@@ -250,6 +253,8 @@ fn quickstart_binary() -> PathBuf {
 struct Quickstart {
     origin: String,
     emulator_origin: String,
+    /// The emulator's login page origin, `http://localhost:PORT`.
+    login_origin: String,
     app_id: String,
     process: ChildGuard,
 }
@@ -315,15 +320,18 @@ fn start_quickstart() -> Quickstart {
     }
     let origin = origin.unwrap();
     let port: u16 = origin
-        .strip_prefix("http://127.0.0.1:")
+        .strip_prefix("http://localhost:")
         .and_then(|port| port.parse().ok())
         .unwrap_or_else(|| panic!("the quickstart printed {origin:?}"));
     assert_ne!(port, 8080, "PORT=0 must pick a free port, not the default");
     wait_for_port(port, &mut process, Duration::from_secs(30));
     let (emulator_origin, app_id) = emulator.unwrap();
+    // The login page is the emulator's, on localhost (passkeys need a domain).
+    let login_origin = emulator_origin.replace("http://127.0.0.1:", "http://localhost:");
     Quickstart {
         origin,
         emulator_origin,
+        login_origin,
         app_id,
         process,
     }
@@ -567,14 +575,18 @@ async fn flow(client: &Client, app: &Quickstart) {
     let url = client.current_url().await.unwrap();
     assert_eq!(
         url.origin().ascii_serialization(),
-        app.emulator_origin,
-        "the sign-in link leads to the emulator"
+        app.login_origin,
+        "the sign-in link leads to the emulator's login page on localhost"
     );
     identifier.send_keys(&email).await.unwrap();
     click(client, Locator::Css("button[type=submit]")).await;
+    // A new identifier: a passkey is offered; take a magic link instead.
+    click(client, Locator::Id("send-magic-link")).await;
 
-    // The magic link signs in and redirects to the app's profile page.
+    // The magic link signs in, offers a passkey ("Not now"), and goes to the profile page.
     click(client, Locator::Id("magic-link")).await;
+    wait_for(client, Locator::Id("create-passkey")).await;
+    click(client, Locator::Id("skip-passkey")).await;
     wait_for_url(client, &format!("{origin}/profile")).await;
     let shown = text_of(client, Locator::Id("email")).await;
     assert!(
@@ -605,12 +617,6 @@ async fn flow(client: &Client, app: &Quickstart) {
 
     client.goto(&format!("{origin}/devices")).await.unwrap();
     wait_for(client, Locator::Id("no-devices")).await;
-    click(client, Locator::Id("add-demo-device")).await;
-    let table = text_of(client, Locator::Id("devices")).await;
-    assert!(
-        table.contains("Demo passkey"),
-        "the devices table shows {table:?}"
-    );
 
     // Sign out: back home, cookie gone, profile refused.
     client.goto(&format!("{origin}/profile")).await.unwrap();
@@ -654,6 +660,218 @@ async fn flow(client: &Client, app: &Quickstart) {
             401,
             "{what}"
         );
+    }
+}
+
+/// A WebDriver WebAuthn extension command (chromedriver implements them), at
+/// `/session/{id}/webauthn/{path}`.
+#[derive(Debug)]
+struct WebAuthnCommand {
+    path: String,
+    method: http::Method,
+    body: Option<Value>,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for WebAuthnCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/webauthn/{}",
+            session_id.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (
+            self.method.clone(),
+            self.body.as_ref().map(ToString::to_string),
+        )
+    }
+}
+
+/// Adds a virtual platform authenticator that keeps discoverable credentials and verifies the
+/// user (as a fingerprint reader would) without asking; returns its ID.
+async fn add_virtual_authenticator(client: &Client) -> String {
+    let added = client
+        .issue_cmd(WebAuthnCommand {
+            path: "authenticator".into(),
+            method: http::Method::POST,
+            body: Some(json!({
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": true,
+                "hasUserVerification": true,
+                "isUserVerified": true,
+                "isUserConsenting": true,
+                "automaticPresenceSimulation": true,
+            })),
+        })
+        .await
+        .expect("chromedriver adds a virtual authenticator");
+    added.as_str().expect("an authenticator ID").to_owned()
+}
+
+/// The credentials the virtual authenticator holds.
+async fn virtual_credentials(client: &Client, authenticator: &str) -> Vec<Value> {
+    let held = client
+        .issue_cmd(WebAuthnCommand {
+            path: format!("authenticator/{authenticator}/credentials"),
+            method: http::Method::GET,
+            body: None,
+        })
+        .await
+        .expect("chromedriver lists the credentials");
+    held.as_array().cloned().unwrap_or_default()
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
+    std::fs::write(output_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+/// The usage count shown for the one passkey on the devices page.
+async fn shown_uses(client: &Client) -> String {
+    text_of(client, Locator::Css("#devices td.uses")).await
+}
+
+async fn passkey_flow(client: &Client, app: &Quickstart) {
+    let origin = app.origin.as_str();
+    let authenticator = add_virtual_authenticator(client).await;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let email = format!("passkey-{:x}@example.com", nanos % (1 << 48));
+
+    // A new user registers a passkey from the login page.
+    client.goto(origin).await.unwrap();
+    click(client, Locator::Id("sign-in")).await;
+    wait_for(client, Locator::Id("passkey-sign-in")).await;
+    screenshot(client, "passkey-1-login-page").await;
+    wait_for(client, Locator::Id("identifier"))
+        .await
+        .send_keys(&email)
+        .await
+        .unwrap();
+    click(client, Locator::Css("button[type=submit]")).await;
+    click(client, Locator::Id("register-passkey")).await;
+    wait_for_url(client, &format!("{origin}/profile")).await;
+    let shown = text_of(client, Locator::Id("email")).await;
+    assert!(shown.contains(&email), "the profile shows {shown:?}");
+    screenshot(client, "passkey-2-registered-profile").await;
+    let held = virtual_credentials(client, &authenticator).await;
+    assert_eq!(
+        held.len(),
+        1,
+        "the authenticator holds the new passkey: {held:?}"
+    );
+    assert_eq!(held[0]["rpId"], "localhost");
+    assert_eq!(held[0]["isResidentCredential"], true);
+
+    // Devices: the passkey the authenticator holds, used once, the one that signed in.
+    client.goto(&format!("{origin}/devices")).await.unwrap();
+    let row = wait_for(client, Locator::Css("#devices tbody tr")).await;
+    let cred_id = row.attr("data-cred-id").await.unwrap().unwrap();
+    let held_id = held[0]["credentialId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        cred_id.trim_end_matches('='),
+        held_id
+            .replace('+', "-")
+            .replace('/', "_")
+            .trim_end_matches('='),
+        "the device is the authenticator's credential"
+    );
+    assert_eq!(shown_uses(client).await, "1");
+    wait_for(client, Locator::Css("[data-current=true]")).await;
+    screenshot(client, "passkey-3-devices").await;
+
+    // Sign out, then sign in with the passkey (no identifier typed).
+    client.goto(&format!("{origin}/profile")).await.unwrap();
+    click(client, Locator::Id("sign-out")).await;
+    wait_for(client, Locator::Id("signed-out")).await;
+    click(client, Locator::Id("sign-in")).await;
+    click(client, Locator::Id("passkey-sign-in")).await;
+    wait_for_url(client, &format!("{origin}/profile")).await;
+    assert!(
+        client
+            .source()
+            .await
+            .unwrap()
+            .contains("id=\"login-count\">2<"),
+        "a second sign-in"
+    );
+    screenshot(client, "passkey-4-signed-in-with-passkey").await;
+    client.goto(&format!("{origin}/devices")).await.unwrap();
+    assert_eq!(shown_uses(client).await, "2");
+
+    // Remove it: the device list is empty, and the passkey no longer signs in.
+    click(client, Locator::Css("#devices tbody tr button")).await;
+    wait_for(client, Locator::Id("device-removed")).await;
+    wait_for(client, Locator::Id("no-devices")).await;
+    screenshot(client, "passkey-5-removed").await;
+    client.goto(&format!("{origin}/profile")).await.unwrap();
+    click(client, Locator::Id("sign-out")).await;
+    wait_for(client, Locator::Id("signed-out")).await;
+    click(client, Locator::Id("sign-in")).await;
+    click(client, Locator::Id("passkey-sign-in")).await;
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    let error = loop {
+        let shown = client
+            .find(Locator::Id("error"))
+            .await
+            .ok()
+            .map(|e| async move { (e.is_displayed().await, e.text().await) });
+        if let Some(pending) = shown
+            && let (Ok(true), Ok(text)) = pending.await
+            && !text.is_empty()
+        {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no refusal shown within {STEP_TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        error.contains("may have been removed"),
+        "the page says why: {error:?}"
+    );
+    let url = client.current_url().await.unwrap();
+    assert_eq!(
+        url.origin().ascii_serialization(),
+        app.login_origin,
+        "still on the login page"
+    );
+    screenshot(client, "passkey-6-refused-after-removal").await;
+    let cookies = client.get_all_cookies().await.unwrap();
+    assert!(
+        cookies.iter().all(|c| c.name() != "psg_auth_token"),
+        "no cookie after a refused passkey: {cookies:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickstart_passkey_register_sign_in_remove_in_chromium() {
+    let started = Instant::now();
+    let (driver, chrome) = browser_programs();
+    let app = start_quickstart();
+    let browser = start_browser(&driver, &chrome).await;
+    let outcome = tokio::time::timeout(
+        FLOW_TIMEOUT,
+        AssertUnwindSafe(passkey_flow(&browser.client, &app)).catch_unwind(),
+    )
+    .await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), browser.client.clone().close()).await;
+    match outcome {
+        Ok(Ok(())) => eprintln!("passkey flow passed in {:?}", started.elapsed()),
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => panic!("the passkey flow did not finish within {FLOW_TIMEOUT:?}"),
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{FromRef, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -22,12 +22,10 @@ pub struct AppState {
     pub passage: Passage,
     /// How the sign-in link works.
     pub sign_in: SignIn,
-    /// The in-process emulator, for the emulator-only "add a demo passkey" button.
+    /// The in-process emulator, if one runs (for the home page's note).
     pub emulator: Option<EmulatorLink>,
-    /// The app's own origin, e.g. `http://127.0.0.1:8080`.
+    /// The app's own origin, e.g. `http://localhost:8080`.
     pub origin: String,
-    /// A client for the emulator's control API.
-    pub http: reqwest::Client,
 }
 
 /// The router state: cheap to clone, and the source of the `Passage` handle for
@@ -73,7 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", get(sign_in))
         .route("/profile", get(profile))
         .route("/devices", get(devices))
-        .route("/devices/demo", post(add_demo_device))
+        .route("/devices/{device_id}/remove", post(remove_device))
         .route("/sign-out", post(sign_out))
         .fallback(not_found)
         .layer(middleware::from_fn(security_headers))
@@ -272,9 +270,7 @@ management client.</p>",
 href=\"/profile\">View your profile</a></p>",
         );
     } else {
-        body.push_str(
-            "<p><a class=\"button\" id=\"sign-in\" href=\"/sign-in\">Sign in with a magic link</a></p>",
-        );
+        body.push_str("<p><a class=\"button\" id=\"sign-in\" href=\"/sign-in\">Sign in</a></p>");
     }
     body.push_str("</div>");
     if let Some(emulator) = &state.emulator {
@@ -282,9 +278,10 @@ href=\"/profile\">View your profile</a></p>",
             body,
             "<div class=\"card\"><h2>Running against the local emulator</h2>\
 <p class=\"muted\">No Passage account needed: sign-in goes through the emulator's login page at \
-<code>{origin}</code>, which shows the magic link on screen instead of emailing it. Set \
-<code>PASSAGE_APP_ID</code> and <code>PASSAGE_API_KEY</code> to use a real Passage app.</p></div>",
-            origin = escape(&emulator.origin)
+<code>{login}</code>, with a passkey (your browser's, or a security key) or a magic link it shows \
+on screen instead of emailing it. Set <code>PASSAGE_APP_ID</code>, <code>PASSAGE_API_KEY</code> \
+and <code>PASSAGE_AUTH_ORIGIN</code> to use another Passage-compatible server.</p></div>",
+            login = escape(&emulator.login_url)
         );
     }
     let nav = if signed_in {
@@ -303,18 +300,8 @@ href=\"/profile\">View your profile</a></p>",
 }
 
 async fn sign_in(State(state): State<Shared>) -> Response {
-    match &state.sign_in {
-        SignIn::Redirect(url) => Redirect::to(url).into_response(),
-        SignIn::Element { app_id } => {
-            let body = format!(
-                "<div class=\"card\"><h1>Sign in</h1>\
-<passage-auth app-id=\"{app_id}\"></passage-auth></div>\
-<script src=\"https://psg.so/web.js\"></script>",
-                app_id = escape(app_id)
-            );
-            html(StatusCode::OK, page("Sign in", Nav::SignedOut, &body))
-        }
-    }
+    let SignIn(url) = &state.sign_in;
+    Redirect::to(url).into_response()
 }
 
 fn status_badge(status: &UserStatus) -> String {
@@ -408,64 +395,86 @@ async fn profile(user: Result<PassageUser, PassageRejection>) -> Result<Response
     })
 }
 
-fn devices_page(devices: &[Device], emulator: bool) -> String {
-    let mut body = String::from("<div class=\"card\"><h1>Your devices</h1>");
+/// Whether `device` made the user's latest sign-in (the emulator, like Passage, stamps both
+/// with the same time).
+fn signed_in_with(device: &Device, user: &User) -> bool {
+    device.last_login_at.unix_timestamp() > 0 && device.last_login_at == user.last_login_at
+}
+
+fn devices_page(user: &User, removed: bool) -> String {
+    let devices = &user.webauthn_devices;
+    let mut body = String::new();
+    if removed {
+        body.push_str(
+            "<div class=\"notice\" id=\"device-removed\">The passkey was removed: it can no \
+longer sign you in.</div>",
+        );
+    }
+    body.push_str("<div class=\"card\"><h1>Your passkeys</h1>");
     if devices.is_empty() {
         body.push_str(
-            "<p class=\"muted\" id=\"no-devices\">No passkeys yet. You signed in with a magic \
-link; passkeys you register with Passage will be listed here.</p>",
+            "<p class=\"muted\" id=\"no-devices\">No passkeys yet. Sign out, and sign in again with \
+your email: the login page offers to create one.</p>",
         );
     } else {
         body.push_str(
-            "<table id=\"devices\"><thead><tr><th>Name</th><th>Type</th><th>Added</th>\
-<th>Last used</th><th>Uses</th></tr></thead><tbody>",
+            "<table id=\"devices\"><thead><tr><th>Name</th><th>Added</th><th>Last used</th>\
+<th>Uses</th><th></th></tr></thead><tbody>",
         );
         for device in devices {
+            let current = if signed_in_with(device, user) {
+                " <span class=\"badge\" data-current=\"true\">signed you in</span>"
+            } else {
+                ""
+            };
+            let icon = device
+                .icons
+                .light
+                .as_deref()
+                .filter(|icon| icon.starts_with("data:image/"))
+                .map(|icon| format!("<img class=\"icon\" alt=\"\" src=\"{}\"> ", escape(icon)))
+                .unwrap_or_default();
             let _ = write!(
                 body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&device.friendly_name),
-                escape(device.kind.as_str()),
-                escape(&datetime(device.created_at)),
-                escape(&datetime(device.last_login_at)),
-                device.usage_count
+                "<tr data-device-id=\"{id}\" data-cred-id=\"{cred}\"><td>{icon}{name}{current}</td>\
+<td>{added}</td><td>{used}</td><td class=\"uses\">{uses}</td><td><form method=\"post\" \
+action=\"/devices/{id}/remove\"><button class=\"secondary small\" type=\"submit\">Remove</button>\
+</form></td></tr>",
+                id = escape(&device.id),
+                cred = escape(&device.cred_id),
+                name = escape(&device.friendly_name),
+                added = escape(&datetime(device.created_at)),
+                used = escape(&datetime(device.last_login_at)),
+                uses = device.usage_count,
             );
         }
         body.push_str("</tbody></table>");
     }
     body.push_str("</div>");
-    if emulator {
-        body.push_str(
-            "<div class=\"card\"><h2>Try it with the emulator</h2><p class=\"muted\">Real passkeys \
-are registered by the browser through Passage. The emulator can store a pretend one so you can \
-see how devices are listed.</p><form method=\"post\" action=\"/devices/demo\">\
-<button id=\"add-demo-device\" type=\"submit\">Add a demo passkey</button></form></div>",
-        );
-    }
     body
 }
 
 async fn devices(
     State(state): State<Shared>,
+    RawQuery(query): RawQuery,
     user: Result<PassageUser, PassageRejection>,
 ) -> Result<Response, SignInRequired> {
     let user = user?;
-    Ok(
-        match state.passage.user().list_devices(user.user_id()).await {
-            Ok(devices) => {
-                let body = devices_page(&devices, state.emulator.is_some());
-                html(StatusCode::OK, page("Devices", Nav::SignedIn, &body))
-            }
-            Err(error) if error.is_not_found() => user_gone(user.passage()),
-            Err(error) => upstream_error("Listing your devices", &error),
-        },
-    )
+    let removed = query.as_deref() == Some("removed=1");
+    Ok(match state.passage.user().get(user.user_id()).await {
+        Ok(found) => {
+            let body = devices_page(&found, removed);
+            html(StatusCode::OK, page("Devices", Nav::SignedIn, &body))
+        }
+        Err(error) if error.is_not_found() => user_gone(user.passage()),
+        Err(error) => upstream_error("Listing your devices", &error),
+    })
 }
 
-/// Emulator only: stores a pretend passkey for the signed-in user through the emulator's
-/// control API, then shows the devices page again.
-async fn add_demo_device(
+/// Removes one of the user's passkeys (`revoke_device`): it can no longer sign in.
+async fn remove_device(
     State(state): State<Shared>,
+    Path(device_id): Path<String>,
     headers: HeaderMap,
     user: Result<PassageUser, PassageRejection>,
 ) -> Result<Response, SignInRequired> {
@@ -473,48 +482,26 @@ async fn add_demo_device(
     if !same_origin(&headers) {
         return Ok(forbidden());
     }
-    let Some(emulator) = &state.emulator else {
-        return Ok(not_found().await);
-    };
-    let url = format!(
-        "{}/emulator/v1/apps/{}/users/{}/devices",
-        emulator.origin,
-        emulator.app_id,
-        percent_encode(user.user_id())
-    );
-    let seeded = state
-        .http
-        .post(url)
-        .json(&serde_json::json!({ "friendly_name": "Demo passkey", "type": "passkey" }))
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status);
-    Ok(match seeded {
-        Ok(_) => Redirect::to("/devices").into_response(),
-        Err(error) => {
-            tracing::error!(%error, "could not add a demo passkey");
-            let body = "<div class=\"card\"><h1>Could not add a demo passkey</h1>\
-<p class=\"muted\">The emulator refused the request; see the server log.</p>\
-<p><a class=\"button\" href=\"/devices\">Back to devices</a></p></div>";
-            html(
-                StatusCode::BAD_GATEWAY,
-                page("Devices", Nav::SignedIn, body),
-            )
-        }
-    })
-}
-
-/// Percent-encodes everything but unreserved characters, for a user ID in a URL path.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
+    Ok(
+        match state
+            .passage
+            .user()
+            .revoke_device(user.user_id(), &device_id)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(user = %user.user_id(), device = %device_id, "passkey removed");
+                Redirect::to("/devices?removed=1").into_response()
+            }
+            Err(error) if error.is_not_found() => {
+                let body = "<div class=\"card\"><h1>No such passkey</h1><p class=\"muted\">It \
+was removed already, or is not yours.</p><p><a class=\"button\" href=\"/devices\">Back to \
+passkeys</a></p></div>";
+                html(StatusCode::NOT_FOUND, page("Devices", Nav::SignedIn, body))
+            }
+            Err(error) => upstream_error("Removing the passkey", &error),
+        },
+    )
 }
 
 /// Revokes the user's refresh tokens (if the request is signed in), deletes the cookie and goes
@@ -553,19 +540,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn encodes_path_segments() {
-        assert_eq!(percent_encode("abc-_.~09"), "abc-_.~09");
-        assert_eq!(percent_encode("a/b c?"), "a%2Fb%20c%3F");
-    }
-
-    #[test]
     fn origin_check() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        headers.insert(header::HOST, HeaderValue::from_static("localhost:8080"));
         assert!(same_origin(&headers));
         headers.insert(
             header::ORIGIN,
-            HeaderValue::from_static("http://127.0.0.1:8080"),
+            HeaderValue::from_static("http://localhost:8080"),
         );
         assert!(same_origin(&headers));
         headers.insert(

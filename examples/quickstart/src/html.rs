@@ -68,6 +68,8 @@ table{width:100%;border-collapse:collapse;font-size:.95rem}\
 th,td{text-align:left;padding:.55rem .5rem;border-bottom:1px solid #e6e8eb}th{color:#656d76;font-weight:500}\
 .badge{display:inline-block;padding:.05rem .55rem;border-radius:999px;font-size:.8rem;background:#e6f4ea;color:#1e6b34}\
 .badge.off{background:#fdecea;color:#8a1c12}\
+button.small{padding:.3rem .75rem;font-size:.85rem}td form{margin:0}\
+img.icon{width:1.2rem;height:1.2rem;vertical-align:middle;margin-right:.4rem}\
 .notice{background:#fff8e6;border-left:4px solid #e0a800;padding:.75rem 1rem;border-radius:6px}\
 code{background:#f0f1f3;padding:.1rem .35rem;border-radius:4px;font-size:.9em}\
 footer{max-width:760px;margin:0 auto 2rem;padding:0 1.25rem;color:#8c959f;font-size:.8rem}";

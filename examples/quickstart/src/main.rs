@@ -5,17 +5,21 @@
 //! cargo run -p quickstart
 //! ```
 //!
-//! By default it starts an in-process Passage emulator on a free port of `127.0.0.1` and serves
-//! the app on `http://127.0.0.1:8080` (`PORT` overrides the port). Sign-in goes through the
-//! emulator's login page and magic link, which sets the `psg_auth_token` cookie; the app verifies
-//! that cookie on every guarded page and loads the user with the management client.
+//! By default it starts an in-process Passage emulator on a free port and serves the app on
+//! `http://localhost:8080` (`PORT` overrides the port; both listen on 127.0.0.1). Sign-in goes
+//! through the emulator's login page on `localhost` (passkeys need a domain, and `localhost` is a
+//! secure context over plain HTTP): a passkey, or a magic link. Either sets the `psg_auth_token`
+//! cookie; the app verifies that cookie on every guarded page and loads the user with the
+//! management client.
 //!
 //! Set `PASSAGE_APP_ID` and `PASSAGE_API_KEY` (and `PASSAGE_AUTH_ORIGIN` / `PASSAGE_API_ORIGIN`
 //! for a Passage-compatible server other than Passage itself, `PASSAGE_LOGIN_URL` for a custom
-//! login page) to use that app instead; then no emulator is started.
+//! login page) to use that app instead; then no emulator is started. (Passage's hosted service
+//! was retired in January 2026: a Passage-compatible server serves the login page now.)
 //!
-//! Pages: `/` (home and sign-in link), `/profile` (guarded), `/devices` (guarded), `POST
-//! /sign-out` (revokes refresh tokens and clears the cookie).
+//! Pages: `/` (home and sign-in link), `/profile` (guarded), `/devices` (guarded: the user's
+//! passkeys, each removable), `POST /devices/{id}/remove` (revokes one), `POST /sign-out`
+//! (revokes refresh tokens and clears the cookie).
 #![forbid(unsafe_code)]
 
 mod app;
@@ -24,7 +28,6 @@ mod setup;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
 
@@ -70,23 +73,19 @@ async fn run() -> Result<(), String> {
         )
     })?;
     let bound = listener.local_addr().map_err(|error| error.to_string())?;
-    // The emulator's cookie has no Domain, so the app must be opened on this exact host name.
-    let origin = format!("http://127.0.0.1:{}", bound.port());
+    // The login page's cookie has no Domain, so the app must be opened on the login page's host
+    // name: localhost, where passkeys work.
+    let origin = format!("http://localhost:{}", bound.port());
 
     let setup = setup::build(&origin).await?;
     if let Err(error) = setup.passage.warm_up().await {
         tracing::warn!(%error, "could not fetch Passage's signing keys yet; sign-ins will be refused until they can be");
     }
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|error| format!("could not build an HTTP client: {error}"))?;
     let state = app::AppState {
         passage: setup.passage.clone(),
         sign_in: setup.sign_in.clone(),
         emulator: setup.emulator_link(),
         origin: origin.clone(),
-        http,
     };
 
     println!();
@@ -97,8 +96,10 @@ async fn run() -> Result<(), String> {
         Some(emulator) => {
             println!("  Emulator: {} (app {})", emulator.origin, emulator.app_id);
             println!();
-            println!("  Click \"Sign in\", enter any email address and click the magic link the");
-            println!("  emulator shows you (no email is sent). Press Ctrl+C to stop.");
+            println!("  Click \"Sign in\", enter any email address and create a passkey, or get a");
+            println!(
+                "  magic link the emulator shows you (no email is sent). Press Ctrl+C to stop."
+            );
         }
         None => {
             let config = setup.passage.config();

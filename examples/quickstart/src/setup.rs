@@ -6,25 +6,20 @@ use std::net::{IpAddr, Ipv4Addr};
 use passage_core::{Config, DEFAULT_AUTH_ORIGIN, Passage};
 use passage_emulator::Emulator;
 
-/// How the "Sign in" link signs a user in.
+/// How the "Sign in" link signs a user in: it sends the browser to a login page (the
+/// emulator's, `PASSAGE_LOGIN_URL`, or the root of a Passage-compatible server).
 #[derive(Debug, Clone)]
-pub enum SignIn {
-    /// Send the browser to a login page (the emulator's, or `PASSAGE_LOGIN_URL`).
-    Redirect(String),
-    /// Render Passage's `<passage-auth>` web component (the hosted Passage service).
-    Element {
-        /// The Passage app ID the element signs into.
-        app_id: String,
-    },
-}
+pub struct SignIn(pub String);
 
 /// What the emulator-only features need to reach the in-process emulator.
 #[derive(Debug, Clone)]
 pub struct EmulatorLink {
-    /// The emulator's origin, e.g. `http://127.0.0.1:41234`.
+    /// The emulator's API origin, e.g. `http://127.0.0.1:41234`.
     pub origin: String,
     /// The emulated app's ID.
     pub app_id: String,
+    /// The login page, on `localhost`.
+    pub login_url: String,
 }
 
 /// A configured Passage handle and how users sign in.
@@ -43,6 +38,7 @@ impl Setup {
         self.emulator.as_ref().map(|emulator| EmulatorLink {
             origin: emulator.origin().to_owned(),
             app_id: emulator.app_id().to_owned(),
+            login_url: emulator.login_url(),
         })
     }
 }
@@ -52,7 +48,7 @@ pub fn external_configured() -> bool {
     std::env::var_os("PASSAGE_APP_ID").is_some_and(|id| !id.to_string_lossy().trim().is_empty())
 }
 
-/// Builds the setup for an app served at `app_origin` (e.g. `http://127.0.0.1:8080`).
+/// Builds the setup for an app served at `app_origin` (e.g. `http://localhost:8080`).
 pub async fn build(app_origin: &str) -> Result<Setup, String> {
     if external_configured() {
         from_env()
@@ -84,13 +80,18 @@ fn from_env() -> Result<Setup, String> {
         .ok()
         .filter(|url| !url.trim().is_empty());
     let sign_in = match login_url {
-        Some(url) => SignIn::Redirect(url.trim().to_owned()),
-        None if config.auth_origin() == DEFAULT_AUTH_ORIGIN => SignIn::Element {
-            app_id: config.app_id().to_owned(),
-        },
+        Some(url) => SignIn(url.trim().to_owned()),
+        // Passage's hosted login (and its element's script) went with the hosted service.
+        None if config.auth_origin() == DEFAULT_AUTH_ORIGIN => {
+            return Err(format!(
+                "Passage's hosted service ({DEFAULT_AUTH_ORIGIN}) was retired in January 2026: set \
+                 PASSAGE_AUTH_ORIGIN and PASSAGE_API_ORIGIN to a Passage-compatible server (such \
+                 as a standalone passage-emulator), or PASSAGE_LOGIN_URL to your login page"
+            ));
+        }
         // A Passage-compatible server such as a standalone `passage-emulator` serves its login
         // page at its root.
-        None => SignIn::Redirect(format!("{}/", config.auth_origin())),
+        None => SignIn(format!("{}/", config.auth_origin())),
     };
     let passage = Passage::new(config).map_err(|error| error.to_string())?;
     Ok(Setup {
@@ -117,7 +118,7 @@ async fn with_emulator(app_origin: &str) -> Result<Setup, String> {
         .build()
         .map_err(|error| format!("emulator configuration refused: {error}"))?;
     let passage = Passage::new(config).map_err(|error| error.to_string())?;
-    let sign_in = SignIn::Redirect(format!("{}/", emulator.origin()));
+    let sign_in = SignIn(emulator.login_url());
     Ok(Setup {
         passage,
         sign_in,

@@ -114,15 +114,18 @@ a.secondary{margin-top:1rem;width:100%;padding:.65rem;border-radius:5px;font-siz
 .or:before,.or:after{content:'';flex:1;border-top:1px solid #ddd}.note{font-size:.9rem;color:#444}\
 [hidden]{display:none!important}";
 
-fn page(app_name: &str, body: &str) -> String {
+/// A whole page. `login_origin` is where passkeys work: the script offers them only there.
+fn page(login_origin: &str, app_name: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>Sign in to {name}</title><style>{STYLE}</style></head><body><main>\
+<title>Sign in to {name}</title><style>{STYLE}</style></head>\
+<body data-passkey-origin=\"{origin}\"><main>\
 <h1>Sign in to {name}</h1><p class=\"sub\">Passage emulator: no email or SMS is sent.</p>\
 {body}<footer>passage-emulator</footer></main>\
 <script src=\"/passkeys.js\"></script></body></html>",
-        name = escape(app_name)
+        name = escape(app_name),
+        origin = escape(login_origin),
     )
 }
 
@@ -136,6 +139,8 @@ fn form(error: Option<&str>, value: &str) -> String {
     format!(
         "<div class=\"error\" id=\"error\" role=\"alert\"{hidden}>{error}</div>\
 <div id=\"sign-in\"><button type=\"button\" id=\"passkey-sign-in\" hidden>Sign in with a passkey</button>\
+<p class=\"note\" id=\"passkey-elsewhere\" hidden>Passkeys work on <a id=\"passkey-origin-link\" href=\"/\"></a> \
+(a domain name is needed): open this page there to use one.</p>\
 <div class=\"or\" id=\"or\" hidden>or</div>\
 <form method=\"post\" action=\"/login\" id=\"identifier-form\">\
 <label for=\"identifier\">Email or phone number</label>\
@@ -176,7 +181,10 @@ async fn login_page(
     let app = ctx.store.read(|s| s.app.clone());
     let secret = query.ok().and_then(|Query(q)| q.psg_magic_link);
     let Some(secret) = secret else {
-        return html(StatusCode::OK, page(&app.name, &form(None, "")));
+        return html(
+            StatusCode::OK,
+            page(&ctx.login_origin, &app.name, &form(None, "")),
+        );
     };
     let exchanged = match links::exchange(&ctx, &secret, &client(addr, &headers)) {
         Ok(done) => ctx
@@ -200,7 +208,10 @@ async fn login_page(
                 .flatten();
             let mut resp = match ticket {
                 Some(ticket) => {
-                    let mut resp = html(StatusCode::OK, page(&app.name, &offer(&ticket, &target)));
+                    let mut resp = html(
+                        StatusCode::OK,
+                        page(&ctx.login_origin, &app.name, &offer(&ticket, &target)),
+                    );
                     resp.headers_mut()
                         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                     resp
@@ -220,6 +231,7 @@ async fn login_page(
             resp
         }
         Err(e) => error_page(
+            &ctx.login_origin,
             &app.name,
             &e,
             &format!("Sign-in failed: {}.", e.message),
@@ -230,13 +242,22 @@ async fn login_page(
 
 /// An error as the page shows it: the form again, with the message, a 4xx status and any
 /// `Retry-After`.
-fn error_page(app_name: &str, e: &ApiError, message: &str, value: &str) -> Response {
+fn error_page(
+    login_origin: &str,
+    app_name: &str,
+    e: &ApiError,
+    message: &str,
+    value: &str,
+) -> Response {
     let status = if e.status.is_client_error() {
         e.status
     } else {
         StatusCode::BAD_REQUEST
     };
-    let mut resp = html(status, page(app_name, &form(Some(message), value)));
+    let mut resp = html(
+        status,
+        page(login_origin, app_name, &form(Some(message), value)),
+    );
     if let Some(secs) = e.retry_after {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -254,7 +275,7 @@ async fn login_submit(
         Ok(Form(f)) => f.identifier,
         Err(_) => {
             let e = ApiError::bad_request("Send the form as application/x-www-form-urlencoded.");
-            return error_page(&app_name, &e, &e.message, "");
+            return error_page(&ctx.login_origin, &app_name, &e, &e.message, "");
         }
     };
     let created =
@@ -277,8 +298,14 @@ async fn login_submit(
                 ttl = link.ttl_minutes,
                 url = escape(&link.url),
             );
-            html(StatusCode::OK, page(&app_name, &body))
+            html(StatusCode::OK, page(&ctx.login_origin, &app_name, &body))
         }
-        Err(e) => error_page(&app_name, &e, &e.message, identifier.trim()),
+        Err(e) => error_page(
+            &ctx.login_origin,
+            &app_name,
+            &e,
+            &e.message,
+            identifier.trim(),
+        ),
     }
 }

@@ -3,7 +3,11 @@
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  const supported = !!(window.PublicKeyCredential && navigator.credentials);
+  // Passkeys are made for the login origin (its host is the RP ID): elsewhere (e.g. on
+  // 127.0.0.1) the page links there instead.
+  const passkeyOrigin = document.body.dataset.passkeyOrigin || window.location.origin;
+  const here = window.location.origin === passkeyOrigin;
+  const supported = here && !!(window.PublicKeyCredential && navigator.credentials);
 
   const b64u = (buf) =>
     btoa(String.fromCharCode(...new Uint8Array(buf)))
@@ -109,6 +113,12 @@
 
   const form = $("identifier-form");
   const passkeyButton = $("passkey-sign-in");
+  if (form && !here) {
+    const link = $("passkey-origin-link");
+    link.href = passkeyOrigin + "/";
+    link.textContent = passkeyOrigin;
+    $("passkey-elsewhere").hidden = false;
+  }
   if (form && supported) {
     passkeyButton.hidden = false;
     $("or").hidden = false;
