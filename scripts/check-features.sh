@@ -33,7 +33,11 @@ check passage-actix "" 'actix-web feature "macros"' 'actix-web feature "cookies"
 check passage-rocket "" 'rocket feature "json"'
 check passage-warp "" 'warp feature "server"' 'tokio feature "macros"'
 check passage-emulator "--no-default-features" 'tracing-subscriber v' 'tokio feature "signal"' \
-    'tokio feature "rt-multi-thread"'
+    'tokio feature "rt-multi-thread"' 'clap v'
+# WebAuthn (the emulator's passkeys) stays in the emulator: the SDK crates gain no dependency.
+for crate in passage-core passage-axum passage-actix passage-rocket passage-warp; do
+    check "$crate" "" 'webauthn-rs v' 'passkey-client v'
+done
 
 if [ "$status" -eq 0 ]; then
     echo "check-features: every library enables only the features it uses"

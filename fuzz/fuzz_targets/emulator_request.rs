@@ -43,12 +43,18 @@ fn routes(app: &str, user: &str) -> Vec<String> {
         format!("/v1/apps/{app}/.well-known/jwks.json"),
         "/".to_owned(),
         "/login".to_owned(),
+        "/passkeys/sign-in/start".to_owned(),
+        "/passkeys/sign-in/finish".to_owned(),
+        "/passkeys/register/start".to_owned(),
+        "/passkeys/register/finish".to_owned(),
+        "/passkeys.js".to_owned(),
         format!("/emulator/v1/apps/{app}/tokens"),
         format!("/emulator/v1/apps/{app}/users/{user}/devices"),
         format!("/emulator/v1/apps/{app}/users/{user}/events"),
         format!("/emulator/v1/apps/{app}/inbox"),
         format!("/emulator/v1/apps/{app}/stats"),
         format!("/emulator/v1/apps/{app}/keys/rotate"),
+        format!("/emulator/v1/apps/{app}/magic-links/"),
         "/v1/apps/".to_owned(),
     ]
 }
