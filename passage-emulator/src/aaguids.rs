@@ -4,10 +4,7 @@
 //! <https://github.com/passkeydeveloper/passkey-authenticator-aaguids>; the icons are our own
 //! plain badges.)
 
-use serde_cbor_2::Value;
-use webauthn_rs::prelude::{RegisterPublicKeyCredential, Uuid};
-use webauthn_rs_core::internals::AuthenticatorData;
-use webauthn_rs_core::proto::Registration;
+use webauthn_rs::prelude::Uuid;
 
 /// A known authenticator model.
 #[derive(Debug, Clone, Copy)]
@@ -88,23 +85,6 @@ pub(crate) fn lookup(aaguid: Uuid) -> Option<&'static Known> {
         .iter()
         .find(|(id, _)| *id == aaguid.as_u128())
         .map(|(_, known)| known)
-}
-
-/// The AAGUID in a registration's attestation object (decoded with webauthn-rs's own CBOR and
-/// authenticator-data parsers), unless absent or all zeros. Call it after webauthn-rs has
-/// verified the registration.
-pub(crate) fn from_registration(credential: &RegisterPublicKeyCredential) -> Option<Uuid> {
-    let object: Value = serde_cbor_2::from_slice(&credential.response.attestation_object).ok()?;
-    let Value::Map(entries) = object else {
-        return None;
-    };
-    let auth_data = entries.iter().find_map(|(key, value)| match (key, value) {
-        (Value::Text(key), Value::Bytes(bytes)) if key == "authData" => Some(bytes),
-        _ => None,
-    })?;
-    let parsed = AuthenticatorData::<Registration>::try_from(auth_data.as_slice()).ok()?;
-    let aaguid = Uuid::from_bytes(parsed.acd?.aaguid);
-    (!aaguid.is_nil()).then_some(aaguid)
 }
 
 #[cfg(test)]

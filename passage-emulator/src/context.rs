@@ -24,8 +24,9 @@ pub(crate) struct Context {
     /// Where browsers open the login page, e.g. `http://localhost:41234` (magic links point
     /// there; passkeys are made for it).
     pub login_origin: String,
-    /// The WebAuthn relying party and its ceremonies in progress.
-    pub relying_party: RelyingParty,
+    /// The WebAuthn relying party and its ceremonies in progress; `None` when the login page is
+    /// on an IP address (no RP ID possible: magic links only).
+    pub relying_party: Option<RelyingParty>,
     pub faults: Arc<Faults>,
     pub counters: Counters,
     pub limits: Limits,

@@ -36,6 +36,20 @@ use crate::store::keys::SigningKey;
 use crate::store::records::{DeviceKind, EventAction, EventStatus};
 use crate::store::{AppConfig, State, Store};
 
+/// Where the login page lives unless told: on the app's host when that is an IP address (the
+/// sign-in cookie is per host name, so the app must get it; magic links only there), else on
+/// `localhost`, where passkeys work.
+fn default_login_origin(auth_origin: &str, port: u16) -> String {
+    let ip_host = webauthn_rs::prelude::Url::parse(auth_origin)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .filter(|host| host.parse::<IpAddr>().is_ok() || host.starts_with('['));
+    match ip_host {
+        Some(host) => format!("http://{host}:{port}"),
+        None => format!("http://localhost:{port}"),
+    }
+}
+
 /// The host of a login origin, the passkeys' RP ID.
 fn login_host(origin: &str) -> Result<String, EmulatorError> {
     webauthn_rs::prelude::Url::parse(origin)
@@ -64,10 +78,10 @@ pub const DEFAULT_SESSION_LENGTH: Duration = Duration::from_secs(3600);
 /// let token = emulator.mint_token("user-1")?;
 /// # let _ = token;
 /// // Tokens name it as their first audience unless `auth_origin` says otherwise.
-/// assert_eq!(passage_emulator::DEFAULT_AUTH_ORIGIN, "http://127.0.0.1:8080");
+/// assert_eq!(passage_emulator::DEFAULT_AUTH_ORIGIN, "http://localhost:8080");
 /// # Ok(()) }
 /// ```
-pub const DEFAULT_AUTH_ORIGIN: &str = "http://127.0.0.1:8080";
+pub const DEFAULT_AUTH_ORIGIN: &str = "http://localhost:8080";
 
 /// Options for [`Emulator::mint_token_with`].
 ///
@@ -200,7 +214,7 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The app's auth origin, the first `aud` of tokens (default `http://127.0.0.1:8080`, where
+    /// The app's auth origin, the first `aud` of tokens (default `http://localhost:8080`, where
     /// the example apps listen).
     ///
     /// ```
@@ -342,12 +356,14 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The origin the login page is opened at (default `http://localhost:PORT`, the emulator's
-    /// port): magic links point there, and passkeys are made for it, with its host as their
-    /// relying-party ID. WebAuthn needs a domain there (an IP address cannot be an RP ID), and a
-    /// browser allows it over plain HTTP only on `localhost`. Set it when the browser reaches
-    /// the emulator by another address, e.g. through a port mapping or a proxy. Its host is
-    /// served like an [`allowed_host`](Self::allowed_host).
+    /// The origin the login page is opened at: magic links point there, and passkeys are made
+    /// for it, with its host as their relying-party ID. Default: `http://localhost:PORT` (the
+    /// emulator's port), or, when the app's auth origin is on an IP address, that address (the
+    /// sign-in cookie is per host name, so it lands where the app reads it; passkeys are then
+    /// off, since an IP address cannot be an RP ID). A browser allows WebAuthn over plain HTTP
+    /// only on `localhost`. Set it when the browser reaches the emulator by another address,
+    /// e.g. through a port mapping or a proxy. Its host is served like an
+    /// [`allowed_host`](Self::allowed_host).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -402,11 +418,6 @@ impl EmulatorBuilder {
             ip => ip,
         };
         let origin = format!("http://{}", SocketAddr::new(origin_ip, addr.port()));
-        let login_origin = match &self.login_origin {
-            Some(o) => o.trim_end_matches('/').to_owned(),
-            None => format!("http://localhost:{}", addr.port()),
-        };
-
         let loaded = match &self.data_file {
             Some(path) => store::file::load(path)?,
             None => None,
@@ -433,14 +444,25 @@ impl EmulatorBuilder {
         self.apply_settings(&mut state.app);
         let app_id = state.app.id.clone();
         let api_key = state.app.api_key.clone();
-        let relying_party = relying_party::RelyingParty::new(
-            &login_host(&login_origin)?,
-            &state.app.name,
-            &login_origin,
-            &[state.app.auth_origin.as_str()],
-            self.limits.ceremony_ttl,
-            self.limits.ceremonies,
-        )?;
+        let login_origin = match &self.login_origin {
+            Some(o) => o.trim_end_matches('/').to_owned(),
+            None => default_login_origin(&state.app.auth_origin, addr.port()),
+        };
+        // WebAuthn needs a domain as RP ID: on an IP address the page offers magic links only.
+        let login_host = login_host(&login_origin)?;
+        let relying_party = if login_host.parse::<IpAddr>().is_ok() || login_host.starts_with('[') {
+            tracing::info!(%login_origin, "login page on an IP address: passkeys are off");
+            None
+        } else {
+            Some(relying_party::RelyingParty::new(
+                &login_host,
+                &state.app.name,
+                &login_origin,
+                &[state.app.auth_origin.as_str()],
+                self.limits.ceremony_ttl,
+                self.limits.ceremonies,
+            )?)
+        };
         let allowed = http::AllowedHosts::of([
             origin.as_str(),
             login_origin.as_str(),
@@ -454,7 +476,7 @@ impl EmulatorBuilder {
         let ctx = Arc::new(Context {
             store,
             origin: origin.clone(),
-            login_origin: relying_party.origin().to_owned(),
+            login_origin,
             relying_party,
             faults,
             counters: Counters::default(),
@@ -895,7 +917,11 @@ impl Emulator {
             magic_links,
             inbox_messages,
             data_file_writes: self.ctx.store.writes(),
-            passkey_ceremonies: self.ctx.relying_party.in_progress(),
+            passkey_ceremonies: self
+                .ctx
+                .relying_party
+                .as_ref()
+                .map_or(0, relying_party::RelyingParty::in_progress),
         }
     }
 

@@ -31,7 +31,7 @@ struct Args {
     #[arg(long, env = "PASSAGE_EMULATOR_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
 
-    /// The app's auth origin [default: http://127.0.0.1:8080]
+    /// The app's auth origin [default: http://localhost:8080]
     #[arg(long, env = "PASSAGE_EMULATOR_AUTH_ORIGIN")]
     auth_origin: Option<String>,
 
@@ -53,8 +53,9 @@ struct Args {
     )]
     allowed_hosts: Vec<String>,
 
-    /// Where browsers open the login page [default: http://localhost:PORT]. Passkeys are made
-    /// for it (its host is their RP ID: a domain, not an IP address); magic links point there
+    /// Where browsers open the login page [default: http://localhost:PORT, or the auth origin's
+    /// address if that is an IP]. Passkeys are made for it (its host is their RP ID: a domain;
+    /// on an IP address passkeys are off); magic links point there
     #[arg(long, env = "PASSAGE_EMULATOR_LOGIN_ORIGIN", value_name = "ORIGIN")]
     login_origin: Option<String>,
 }

@@ -10,10 +10,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use serde_cbor_2::Value;
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, PasskeyAuthentication, PasskeyRegistration, Url, Uuid, Webauthn,
-    WebauthnBuilder,
+    DiscoverableAuthentication, PasskeyAuthentication, PasskeyRegistration,
+    RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
 };
+use webauthn_rs_core::internals::AuthenticatorData;
+use webauthn_rs_core::proto::Registration;
 
 use crate::error::EmulatorError;
 use crate::store::records::Channel;
@@ -22,7 +25,6 @@ use crate::store::records::Channel;
 pub(crate) struct RelyingParty {
     webauthn: Webauthn,
     rp_id: String,
-    origin: String,
     pending: Mutex<HashMap<String, Pending>>,
     ttl: Duration,
     capacity: usize,
@@ -32,7 +34,6 @@ impl std::fmt::Debug for RelyingParty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RelyingParty")
             .field("rp_id", &self.rp_id)
-            .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +79,9 @@ pub(crate) enum Missing {
     Expired,
 }
 
+/// The longest a ceremony may take (`EmulatorBuilder::passkey_timeout`).
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
 impl RelyingParty {
     /// A relying party for `rp_id` (a domain, e.g. `localhost`) accepting ceremonies from
     /// `origin` (e.g. `http://localhost:8090`) and from the `extra` origins whose host is the RP
@@ -91,6 +95,11 @@ impl RelyingParty {
         capacity: usize,
     ) -> Result<Self, EmulatorError> {
         let invalid = |what: String| EmulatorError::Config(what);
+        if ttl > MAX_TIMEOUT {
+            return Err(invalid(format!(
+                "passkey timeout {ttl:?} is longer than the most allowed, {MAX_TIMEOUT:?}"
+            )));
+        }
         let url = Url::parse(origin)
             .map_err(|e| invalid(format!("passkey origin {origin:?} is not a URL: {e}")))?;
         let mut builder = WebauthnBuilder::new(rp_id, &url)
@@ -119,7 +128,6 @@ impl RelyingParty {
         Ok(Self {
             webauthn,
             rp_id: rp_id.to_owned(),
-            origin: url.origin().ascii_serialization(),
             pending: Mutex::new(HashMap::new()),
             ttl,
             capacity: capacity.max(1),
@@ -129,11 +137,6 @@ impl RelyingParty {
     /// webauthn-rs's relying party, which runs every check of a ceremony.
     pub(crate) fn webauthn(&self) -> &Webauthn {
         &self.webauthn
-    }
-
-    /// The origin of the login page that runs the ceremonies, e.g. `http://localhost:8090`.
-    pub(crate) fn origin(&self) -> &str {
-        &self.origin
     }
 
     /// Keeps a ceremony's state until its finish (or its expiry) and returns its ID. When the
@@ -161,7 +164,7 @@ impl RelyingParty {
             id.clone(),
             Pending {
                 ceremony,
-                expires: now + self.ttl,
+                expires: now.checked_add(self.ttl).unwrap_or(now),
             },
         );
         id
@@ -205,5 +208,44 @@ impl RelyingParty {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .len()
+    }
+}
+
+/// What a verified registration's authenticator data says besides the credential: the
+/// authenticator model and the signature counter it starts from.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Registered {
+    /// The AAGUID, unless absent or all zeros.
+    pub aaguid: Option<Uuid>,
+    /// The signature counter at registration (0 for authenticators that keep none).
+    pub sign_count: u32,
+}
+
+/// Reads a registration's authenticator data with webauthn-rs's own CBOR and authenticator-data
+/// parsers. Call it after webauthn-rs has verified the registration.
+pub(crate) fn registered(credential: &RegisterPublicKeyCredential) -> Registered {
+    let parsed = serde_cbor_2::from_slice::<Value>(&credential.response.attestation_object)
+        .ok()
+        .and_then(|object| match object {
+            Value::Map(entries) => {
+                entries
+                    .into_iter()
+                    .find_map(|(key, value)| match (key, value) {
+                        (Value::Text(key), Value::Bytes(bytes)) if key == "authData" => Some(bytes),
+                        _ => None,
+                    })
+            }
+            _ => None,
+        })
+        .and_then(|data| AuthenticatorData::<Registration>::try_from(data.as_slice()).ok());
+    let Some(data) = parsed else {
+        return Registered::default();
+    };
+    Registered {
+        aaguid: data
+            .acd
+            .map(|acd| Uuid::from_bytes(acd.aaguid))
+            .filter(|aaguid| !aaguid.is_nil()),
+        sign_count: data.counter,
     }
 }

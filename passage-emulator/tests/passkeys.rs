@@ -726,6 +726,11 @@ async fn a_magic_link_user_is_offered_a_passkey_and_adds_one() {
     assert_eq!(user["webauthn_devices"].as_array().unwrap().len(), 1);
     assert_eq!(user["login_count"], 1);
     assert_eq!(page.sign_in(&mut key).await.status, 200);
+    // The offer added one passkey: its ticket adds no more.
+    let again = page
+        .post("/passkeys/register/start", &json!({ "ticket": ticket }))
+        .await;
+    assert_refused(&again, 401, "invalid_credential", "has a passkey already");
 
     // A client that is not a browser navigation (an API client) is redirected as before, and
     // a user with a passkey is not offered another.
@@ -838,4 +843,136 @@ async fn the_login_page_loads_its_script_from_its_own_origin() {
             .unwrap()
             .starts_with("text/javascript")
     );
+}
+
+#[tokio::test]
+async fn an_offer_adds_nothing_to_a_deactivated_user() {
+    let emulator = emulator().await;
+    let api = Api::new(&emulator);
+    let page = Page::new(&emulator);
+    let link = magic_link(&api, "gone@example.com").await;
+    let path = link.trim_start_matches(&emulator.login_url());
+    let html = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/{path}", emulator.origin()))
+        .header("Sec-Fetch-Dest", "document")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ticket = html
+        .split("data-ticket=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let user = user_by_email(&api, "gone@example.com").await;
+    let (status, _) = api
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/users/{}/deactivate", user["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let refused = page
+        .post("/passkeys/register/start", &json!({ "ticket": ticket }))
+        .await;
+    assert_refused(&refused, 403, "user_not_active", "not active");
+}
+
+#[tokio::test]
+async fn identifier_first_refuses_another_accounts_user_handle() {
+    let emulator = emulator().await;
+    let page = Page::new(&emulator);
+    let mut ada = authenticator(GOOGLE_AAGUID, false);
+    let mut bob = authenticator(GOOGLE_AAGUID, false);
+    page.sign_up(&mut ada, "ada@example.com").await;
+    page.sign_up(&mut bob, "bob@example.com").await;
+    let bob_handle = bob
+        .authenticator()
+        .store()
+        .as_ref()
+        .unwrap()
+        .user_handle
+        .clone()
+        .unwrap();
+    let started = page.sign_in_start(Some("ada@example.com")).await;
+    let mut credential = page.get(&mut ada, &started).await;
+    credential["response"]["userHandle"] = json!(URL_SAFE_NO_PAD.encode(&*bob_handle));
+    let refused = page.sign_in_finish(&started["ceremony"], &credential).await;
+    assert_refused(&refused, 401, "invalid_credential", "user handle");
+}
+
+#[tokio::test]
+async fn two_ceremonies_answered_with_one_counter_value_cannot_both_pass() {
+    let emulator = emulator().await;
+    let page = Page::new(&emulator);
+    let mut key = authenticator(GOOGLE_AAGUID, true);
+    page.sign_up(&mut key, "race@example.com").await;
+    // Both started before either finishes: each saw the same stored counter.
+    let first = page.sign_in_start(Some("race@example.com")).await;
+    let second = page.sign_in_start(Some("race@example.com")).await;
+    let counter = key.authenticator().store().as_ref().unwrap().counter;
+    let a = page.get(&mut key, &first).await;
+    // A clone of the authenticator answers the second with the same counter value.
+    key.authenticator_mut()
+        .store_mut()
+        .as_mut()
+        .unwrap()
+        .counter = counter;
+    let b = page.get(&mut key, &second).await;
+    assert_eq!(
+        page.sign_in_finish(&first["ceremony"], &a).await.status,
+        200
+    );
+    let refused = page.sign_in_finish(&second["ceremony"], &b).await;
+    assert_refused(
+        &refused,
+        401,
+        "invalid_credential",
+        "counter went backwards",
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_beyond_an_hour_is_refused_at_start() {
+    let refused = Emulator::builder()
+        .passkey_timeout(Duration::from_secs(u64::MAX))
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, passage_emulator::EmulatorError::Config(_)),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn an_app_on_an_ip_address_keeps_the_login_page_there_without_passkeys() {
+    let emulator = Emulator::builder()
+        .auth_origin("http://127.0.0.1:3000")
+        .start()
+        .await
+        .unwrap();
+    let port = emulator.addr().port();
+    assert_eq!(emulator.login_url(), format!("http://127.0.0.1:{port}/"));
+    let page = Page::new(&emulator);
+    let refused = page.post("/passkeys/sign-in/start", &json!({})).await;
+    assert_refused(&refused, 400, "passkeys_unavailable", "domain name");
+    let html = reqwest::get(emulator.origin())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-passkey-origin=\"\""), "{html}");
+    // Magic links still sign in, on the app's host.
+    let api = Api::new(&emulator);
+    let link = magic_link(&api, "ip@example.com").await;
+    assert!(link.starts_with(&format!("http://127.0.0.1:{port}/?psg_magic_link=")));
 }

@@ -96,7 +96,10 @@ async fn mint_with_options_and_control_endpoint() {
     // Defaults: session length of the app, default auth origin.
     let c = jwt_part(&emu.mint_token("u1").unwrap(), 1);
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 60);
-    assert_eq!(c["aud"], json!(["http://127.0.0.1:8080", emu.app_id()]));
+    assert_eq!(
+        c["aud"],
+        json!([passage_emulator::DEFAULT_AUTH_ORIGIN, emu.app_id()])
+    );
 
     // Control endpoint; the user is created with that ID.
     let (s, v) = api

@@ -449,6 +449,22 @@ async fn wait_for(client: &Client, locator: Locator<'_>) -> fantoccini::elements
     }
 }
 
+/// Waits until an element is shown (the login page's script reveals its passkey button).
+async fn wait_for_displayed(client: &Client, locator: Locator<'_>) {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let element = wait_for(client, locator).await;
+        if element.is_displayed().await.unwrap_or(false) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{locator:?} was not shown within {STEP_TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Waits for an element and clicks it, retrying while the page is still changing.
 async fn click(client: &Client, locator: Locator<'_>) {
     let deadline = Instant::now() + STEP_TIMEOUT;
@@ -751,7 +767,7 @@ async fn passkey_flow(client: &Client, app: &Quickstart) {
     // A new user registers a passkey from the login page.
     client.goto(origin).await.unwrap();
     click(client, Locator::Id("sign-in")).await;
-    wait_for(client, Locator::Id("passkey-sign-in")).await;
+    wait_for_displayed(client, Locator::Id("passkey-sign-in")).await;
     screenshot(client, "passkey-1-login-page").await;
     wait_for(client, Locator::Id("identifier"))
         .await
@@ -797,12 +813,9 @@ async fn passkey_flow(client: &Client, app: &Quickstart) {
     click(client, Locator::Id("sign-in")).await;
     click(client, Locator::Id("passkey-sign-in")).await;
     wait_for_url(client, &format!("{origin}/profile")).await;
-    assert!(
-        client
-            .source()
-            .await
-            .unwrap()
-            .contains("id=\"login-count\">2<"),
+    assert_eq!(
+        text_of(client, Locator::Id("login-count")).await,
+        "2",
         "a second sign-in"
     );
     screenshot(client, "passkey-4-signed-in-with-passkey").await;

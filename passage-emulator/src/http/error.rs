@@ -66,7 +66,7 @@ impl From<OpError> for ApiError {
             OpError::MagicLinkUsed | OpError::IdentifierTaken | OpError::CredentialTaken => {
                 StatusCode::CONFLICT
             }
-            OpError::CeremonyMissing(_) => StatusCode::BAD_REQUEST,
+            OpError::CeremonyMissing(_) | OpError::PasskeysUnavailable => StatusCode::BAD_REQUEST,
             OpError::PasskeyRefused(_) | OpError::PasskeyUnknown => StatusCode::UNAUTHORIZED,
             OpError::MagicLinkExpired => StatusCode::GONE,
             OpError::UserNotActive => StatusCode::FORBIDDEN,

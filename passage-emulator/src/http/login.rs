@@ -114,7 +114,17 @@ a.secondary{margin-top:1rem;width:100%;padding:.65rem;border-radius:5px;font-siz
 .or:before,.or:after{content:'';flex:1;border-top:1px solid #ddd}.note{font-size:.9rem;color:#444}\
 [hidden]{display:none!important}";
 
-/// A whole page. `login_origin` is where passkeys work: the script offers them only there.
+/// Where passkeys work (the script offers them only there), or "" when they are off.
+fn passkey_origin(ctx: &Context) -> &str {
+    if ctx.relying_party.is_some() {
+        &ctx.login_origin
+    } else {
+        ""
+    }
+}
+
+/// A whole page. `login_origin` is where passkeys work ("" when off): the script offers them
+/// only there.
 fn page(login_origin: &str, app_name: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -146,7 +156,9 @@ fn form(error: Option<&str>, value: &str) -> String {
 <label for=\"identifier\">Email or phone number</label>\
 <input id=\"identifier\" name=\"identifier\" type=\"text\" autocomplete=\"username webauthn\" \
 placeholder=\"you@example.com or +15555550123\" value=\"{}\" required autofocus>\
-<button type=\"submit\" id=\"continue\">Send magic link</button></form></div>\
+<button type=\"submit\" id=\"continue\">Send magic link</button>\
+<button type=\"button\" class=\"secondary\" id=\"magic-link-fallback\" hidden>Send me a magic link instead</button>\
+</form></div>\
 <div id=\"new-user\" hidden><p class=\"note\">No account for <strong id=\"new-identifier\"></strong> \
 yet. Create one with a passkey, or get a magic link.</p>\
 <button type=\"button\" id=\"register-passkey\">Create a passkey</button>\
@@ -162,6 +174,8 @@ fn offer(ticket: &str, target: &str) -> String {
 <div id=\"passkey-offer\" data-ticket=\"{ticket}\"><p class=\"note\">You are signed in. Create a \
 passkey to sign in next time with your fingerprint, face or screen lock, without a magic link.</p>\
 <button type=\"button\" id=\"create-passkey\">Create a passkey</button>\
+<p class=\"note\" id=\"passkey-elsewhere\" hidden>Passkeys work on <a id=\"passkey-origin-link\" \
+href=\"/\"></a>: sign in there to create one.</p>\
 <a class=\"secondary\" id=\"skip-passkey\" href=\"{target}\">Not now</a></div>",
         ticket = escape(ticket),
         target = escape(target),
@@ -183,7 +197,7 @@ async fn login_page(
     let Some(secret) = secret else {
         return html(
             StatusCode::OK,
-            page(&ctx.login_origin, &app.name, &form(None, "")),
+            page(passkey_origin(&ctx), &app.name, &form(None, "")),
         );
     };
     let exchanged = match links::exchange(&ctx, &secret, &client(addr, &headers)) {
@@ -210,7 +224,7 @@ async fn login_page(
                 Some(ticket) => {
                     let mut resp = html(
                         StatusCode::OK,
-                        page(&ctx.login_origin, &app.name, &offer(&ticket, &target)),
+                        page(passkey_origin(&ctx), &app.name, &offer(&ticket, &target)),
                     );
                     resp.headers_mut()
                         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -231,7 +245,7 @@ async fn login_page(
             resp
         }
         Err(e) => error_page(
-            &ctx.login_origin,
+            passkey_origin(&ctx),
             &app.name,
             &e,
             &format!("Sign-in failed: {}.", e.message),
@@ -275,7 +289,7 @@ async fn login_submit(
         Ok(Form(f)) => f.identifier,
         Err(_) => {
             let e = ApiError::bad_request("Send the form as application/x-www-form-urlencoded.");
-            return error_page(&ctx.login_origin, &app_name, &e, &e.message, "");
+            return error_page(passkey_origin(&ctx), &app_name, &e, &e.message, "");
         }
     };
     let created =
@@ -298,10 +312,10 @@ async fn login_submit(
                 ttl = link.ttl_minutes,
                 url = escape(&link.url),
             );
-            html(StatusCode::OK, page(&ctx.login_origin, &app_name, &body))
+            html(StatusCode::OK, page(passkey_origin(&ctx), &app_name, &body))
         }
         Err(e) => error_page(
-            &ctx.login_origin,
+            passkey_origin(&ctx),
             &app_name,
             &e,
             &e.message,

@@ -5,9 +5,19 @@
   const $ = (id) => document.getElementById(id);
   // Passkeys are made for the login origin (its host is the RP ID): elsewhere (e.g. on
   // 127.0.0.1) the page links there instead.
-  const passkeyOrigin = document.body.dataset.passkeyOrigin || window.location.origin;
-  const here = window.location.origin === passkeyOrigin;
+  // An empty origin: passkeys are off (the login page is on an IP address).
+  const passkeyOrigin = document.body.dataset.passkeyOrigin || "";
+  const here = passkeyOrigin !== "" && window.location.origin === passkeyOrigin;
   const supported = here && !!(window.PublicKeyCredential && navigator.credentials);
+
+  function showElsewhere() {
+    const link = $("passkey-origin-link");
+    const note = $("passkey-elsewhere");
+    if (!link || !note || passkeyOrigin === "") return;
+    link.href = passkeyOrigin + "/";
+    link.textContent = passkeyOrigin;
+    note.hidden = false;
+  }
 
   const b64u = (buf) =>
     btoa(String.fromCharCode(...new Uint8Array(buf)))
@@ -113,20 +123,20 @@
 
   const form = $("identifier-form");
   const passkeyButton = $("passkey-sign-in");
-  if (form && !here) {
-    const link = $("passkey-origin-link");
-    link.href = passkeyOrigin + "/";
-    link.textContent = passkeyOrigin;
-    $("passkey-elsewhere").hidden = false;
-  }
+  if (form && !here) showElsewhere();
   if (form && supported) {
     passkeyButton.hidden = false;
     $("or").hidden = false;
     $("continue").textContent = "Continue";
     guard(passkeyButton, async () => signInWith(await post("/passkeys/sign-in/start", {})));
     let identifier = "";
+    let busy = false;
+    const submitForm = () => HTMLFormElement.prototype.submit.call(form);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
+      if (busy) return; // one ceremony at a time: a second Enter starts nothing
+      busy = true;
+      $("continue").disabled = true;
       clearError();
       identifier = $("identifier").value.trim();
       try {
@@ -139,16 +149,20 @@
           $("new-user").hidden = false;
           $("register-passkey").focus();
         } else {
-          HTMLFormElement.prototype.submit.call(form);
+          submitForm();
         }
       } catch (err) {
         showError(ceremonyError(err));
+        // A passkey that is elsewhere, refused or removed: a magic link still signs in.
+        if (identifier !== "") $("magic-link-fallback").hidden = false;
+      } finally {
+        busy = false;
+        $("continue").disabled = false;
       }
     });
+    $("magic-link-fallback").addEventListener("click", submitForm);
     guard($("register-passkey"), () => register({ identifier }));
-    $("send-magic-link").addEventListener("click", () => {
-      HTMLFormElement.prototype.submit.call(form);
-    });
+    $("send-magic-link").addEventListener("click", submitForm);
   }
 
   const offer = $("passkey-offer");
@@ -156,6 +170,7 @@
     const create = $("create-passkey");
     if (!supported) {
       create.hidden = true;
+      showElsewhere();
     } else {
       guard(create, () => register({ ticket: offer.dataset.ticket }));
     }

@@ -109,7 +109,7 @@ async fn register_start(
         validate::non_blank(body.ticket.as_deref()),
         body.identifier.as_deref(),
     ) {
-        (Some(ticket), _) => passkeys::start_add(&ctx, ticket, now)?,
+        (Some(ticket), _) => passkeys::start_add(&ctx, addr.ip(), ticket, now)?,
         (None, Some(identifier)) => passkeys::start_sign_up(&ctx, addr.ip(), identifier, now)?,
         (None, None) => {
             return Err(ApiError::bad_request(

@@ -55,6 +55,7 @@ pub(crate) fn add(
             icon_dark: None,
             passkey: None,
             aaguid: None,
+            sign_count: 0,
         };
         u.devices.push(device.clone());
         u.updated_at = t;

@@ -59,6 +59,12 @@ pub(crate) enum OpError {
          sign in with a magic link instead"
     )]
     PasskeyUnknown,
+    /// The login page is on an IP address, which cannot be a WebAuthn RP ID.
+    #[error(
+        "Passkeys need the login page on a domain name such as localhost; this emulator's login \
+         page is on an IP address (set its login origin)"
+    )]
+    PasskeysUnavailable,
     /// Somebody signing up named an identifier that already has an account.
     #[error("An account with this identifier exists; sign in instead")]
     IdentifierTaken,
@@ -90,6 +96,7 @@ impl OpError {
             Self::PasskeyRefused(_) => "invalid_credential",
             Self::PasskeyUnknown => "credential_not_found",
             Self::IdentifierTaken => "identifier_exists",
+            Self::PasskeysUnavailable => "passkeys_unavailable",
             Self::CredentialTaken => "credential_exists",
             Self::Internal(_) => "internal_server_error",
         }

@@ -25,7 +25,7 @@ use webauthn_rs_core::proto::ResidentKeyRequirement;
 
 use crate::context::Context;
 use crate::random::random_id;
-use crate::relying_party::{Ceremony, Missing};
+use crate::relying_party::{self as rp_data, Ceremony, Missing, RelyingParty};
 use crate::store::State;
 use crate::store::records::{Channel, Device, DeviceKind, EventAction, User, UserStatus, now};
 
@@ -73,6 +73,13 @@ fn missing(m: Missing) -> OpError {
     OpError::CeremonyMissing(m)
 }
 
+/// The relying party, unless the login page is on an IP address (no RP ID possible).
+fn relying_party(ctx: &Context) -> Result<&RelyingParty, OpError> {
+    ctx.relying_party
+        .as_ref()
+        .ok_or(OpError::PasskeysUnavailable)
+}
+
 /// Registration options that ask for a discoverable credential (a passkey the authenticator
 /// can offer without an identifier), which webauthn-rs's passkey registration leaves
 /// "discouraged".
@@ -107,10 +114,10 @@ pub(crate) fn start_sign_in(
     identifier: Option<&str>,
     at: Instant,
 ) -> Result<SignInStart, OpError> {
+    let rp = relying_party(ctx)?;
     ctx.login_limiter
         .check(ip, at)
         .map_err(OpError::RateLimited)?;
-    let rp = &ctx.relying_party;
     let Some(raw) = validate::non_blank(identifier) else {
         let (options, state) = rp
             .webauthn()
@@ -155,6 +162,7 @@ pub(crate) fn start_sign_up(
     identifier: &str,
     at: Instant,
 ) -> Result<RegistrationStart, OpError> {
+    let rp = relying_party(ctx)?;
     ctx.login_limiter
         .check(ip, at)
         .map_err(OpError::RateLimited)?;
@@ -175,12 +183,11 @@ pub(crate) fn start_sign_up(
         Ok(())
     })?;
     let handle = Uuid::new_v4();
-    let (options, state) = ctx
-        .relying_party
+    let (options, state) = rp
         .webauthn()
         .start_passkey_registration(handle, &identifier, &identifier, None)
         .map_err(|e| refused(&e))?;
-    let ceremony = ctx.relying_party.begin(
+    let ceremony = rp.begin(
         Ceremony::SignUp {
             state,
             channel,
@@ -195,15 +202,13 @@ pub(crate) fn start_sign_up(
     })
 }
 
-/// After a magic-link sign-in, a one-time ticket that lets the page offer the user a passkey:
-/// `None` if the user already has one.
+/// After a magic-link sign-in, a ticket that lets the page offer the user a passkey (valid until
+/// it expires or the user has one): `None` if the user already has one, or passkeys are off.
 pub(crate) fn offer(ctx: &Context, user_id: &str, target: &str, at: Instant) -> Option<String> {
-    let has_passkey = ctx.store.read(|s| {
-        s.user(user_id)
-            .is_none_or(|u| u.devices.iter().any(|d| d.passkey.is_some()))
-    });
+    let rp = ctx.relying_party.as_ref()?;
+    let has_passkey = ctx.store.read(|s| s.user(user_id).is_none_or(has_passkey));
     (!has_passkey).then(|| {
-        ctx.relying_party.begin(
+        rp.begin(
             Ceremony::Offer {
                 user_id: user_id.to_owned(),
                 target: target.to_owned(),
@@ -213,29 +218,41 @@ pub(crate) fn offer(ctx: &Context, user_id: &str, target: &str, at: Instant) -> 
     })
 }
 
-/// Starts adding a passkey for the user an offer ticket names.
+/// Starts adding a passkey for the user an offer ticket names. Refused once the user has one
+/// (so an offer adds at most one), for an inactive user, and beyond the per-client rate limit.
 pub(crate) fn start_add(
     ctx: &Context,
+    ip: IpAddr,
     ticket: &str,
     at: Instant,
 ) -> Result<RegistrationStart, OpError> {
-    let rp = &ctx.relying_party;
+    let rp = relying_party(ctx)?;
+    ctx.login_limiter
+        .check(ip, at)
+        .map_err(OpError::RateLimited)?;
     let (user_id, target) = rp.offer(ticket, at).map_err(missing)?;
-    let (handle, name, existing) = ctx.store.mutate(|s| {
-        let user = s.user_mut(&user_id).ok_or(OpError::UserNotFound)?;
-        let handle = user_handle(user);
+    let found = ctx.store.read(|s| {
+        let user = s.user(&user_id).ok_or(OpError::UserNotFound)?;
+        check_can_add(user)?;
         let name = if user.email.is_empty() {
             user.phone.clone()
         } else {
             user.email.clone()
         };
-        let existing: Vec<CredentialID> =
-            passkeys(user).iter().map(|k| k.cred_id().clone()).collect();
-        Ok::<_, OpError>((handle, name, existing))
+        Ok::<_, OpError>((user.webauthn_handle, name))
     })?;
+    let (handle, name) = found;
+    // The handle is made (and saved) once, on the user's first passkey.
+    let handle = match handle {
+        Some(handle) => handle,
+        None => ctx.store.mutate(|s| {
+            let user = s.user_mut(&user_id).ok_or(OpError::UserNotFound)?;
+            Ok::<_, OpError>(*user.webauthn_handle.get_or_insert_with(Uuid::new_v4))
+        })?,
+    };
     let (options, state) = rp
         .webauthn()
-        .start_passkey_registration(handle, &name, &name, Some(existing))
+        .start_passkey_registration(handle, &name, &name, None)
         .map_err(|e| refused(&e))?;
     let ceremony = rp.begin(
         Ceremony::AddPasskey {
@@ -251,18 +268,27 @@ pub(crate) fn start_add(
     })
 }
 
-/// The user's WebAuthn user handle, made on first use.
-fn user_handle(user: &mut User) -> Uuid {
-    if let Some(handle) = user.webauthn_handle {
-        return handle;
+/// Whether the user has a passkey an authenticator holds (seeded devices do not count).
+fn has_passkey(user: &User) -> bool {
+    user.devices.iter().any(|d| d.passkey.is_some())
+}
+
+/// An offer adds a first passkey to an active user only.
+fn check_can_add(user: &User) -> Result<(), OpError> {
+    if user.status == UserStatus::Inactive {
+        return Err(OpError::UserNotActive);
     }
-    let handle = Uuid::new_v4();
-    user.webauthn_handle = Some(handle);
-    handle
+    if has_passkey(user) {
+        return Err(OpError::PasskeyRefused(
+            "this account has a passkey already; sign in with it".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A new device record for a registered passkey.
-fn device(passkey: Passkey, aaguid: Option<Uuid>, t: time::OffsetDateTime) -> Device {
+fn device(passkey: Passkey, registered: rp_data::Registered, t: time::OffsetDateTime) -> Device {
+    let aaguid = registered.aaguid;
     let known = aaguid.and_then(crate::aaguids::lookup);
     Device {
         id: random_id(),
@@ -277,6 +303,7 @@ fn device(passkey: Passkey, aaguid: Option<Uuid>, t: time::OffsetDateTime) -> De
         icon_dark: known.map(|k| k.icon_dark.to_owned()),
         passkey: Some(passkey),
         aaguid,
+        sign_count: registered.sign_count,
     }
 }
 
@@ -289,7 +316,7 @@ pub(crate) fn finish_registration(
     client: &Client,
     at: Instant,
 ) -> Result<Finished, OpError> {
-    let rp = &ctx.relying_party;
+    let rp = relying_party(ctx)?;
     let taken = rp.take(ceremony, at).map_err(missing)?;
     let (state, who) = match taken {
         Ceremony::SignUp {
@@ -309,7 +336,7 @@ pub(crate) fn finish_registration(
         .webauthn()
         .finish_passkey_registration(credential, &state)
         .map_err(|e| refused(&e))?;
-    let aaguid = crate::aaguids::from_registration(credential);
+    let registered = rp_data::registered(credential);
     let limits = ctx.limits;
     ctx.store.mutate(|s| {
         let cred_id = credential_id_text(passkey.cred_id());
@@ -319,8 +346,11 @@ pub(crate) fn finish_registration(
         let t = now();
         match who {
             Ok((user_id, target)) => {
+                let user = s.user(&user_id).ok_or(OpError::UserNotFound)?;
+                // Checked again: another ceremony of the same offer may have finished first.
+                check_can_add(user)?;
                 let user = s.user_mut(&user_id).ok_or(OpError::UserNotFound)?;
-                user.devices.push(device(passkey, aaguid, t));
+                user.devices.push(device(passkey, registered, t));
                 user.updated_at = t;
                 let event = events::completed("passkey_register", EventAction::Register, client, t);
                 events::record(user, event, limits.recent_events);
@@ -348,7 +378,7 @@ pub(crate) fn finish_registration(
                 let user = s.user_mut(&user_id).ok_or(OpError::UserNotFound)?;
                 user.from_login_page = true;
                 user.webauthn_handle = Some(handle);
-                let mut device = device(passkey, aaguid, t);
+                let mut device = device(passkey, registered, t);
                 device.usage_count = 1;
                 device.last_login_at = Some(t);
                 user.devices.push(device);
@@ -376,7 +406,7 @@ pub(crate) fn finish_sign_in(
     client: &Client,
     at: Instant,
 ) -> Result<Finished, OpError> {
-    let rp = &ctx.relying_party;
+    let rp = relying_party(ctx)?;
     let taken = rp.take(ceremony, at).map_err(missing)?;
     let cred_id = URL_SAFE_NO_PAD.encode(credential.get_credential_id());
     // Whose credential this is, from the store (never from the response alone).
@@ -404,6 +434,14 @@ pub(crate) fn finish_sign_in(
         } => {
             if expected != user_id {
                 return Err(OpError::PasskeyUnknown);
+            }
+            // webauthn-rs reads no user handle here: one sent must still be the account's.
+            if let Some(sent) = credential.get_user_unique_id()
+                && Uuid::from_slice(sent).ok() != handle
+            {
+                return Err(OpError::PasskeyRefused(
+                    "the passkey's user handle is not its account's".into(),
+                ));
             }
             rp.webauthn()
                 .finish_passkey_authentication(credential, &state)
@@ -434,8 +472,18 @@ pub(crate) fn finish_sign_in(
     ctx.store.mutate(|s| {
         // Checked again under the lock: the passkey may have been revoked meanwhile.
         let user = s.user(&user_id).ok_or(OpError::PasskeyUnknown)?;
-        if !user.devices.iter().any(|d| d.id == device_id) {
-            return Err(OpError::PasskeyUnknown);
+        let device = user
+            .devices
+            .iter()
+            .find(|d| d.id == device_id)
+            .ok_or(OpError::PasskeyUnknown)?;
+        // The counter stored now, not the one a ceremony saw at its start: two ceremonies
+        // answered with one counter value cannot both pass.
+        let counter = result.counter();
+        if (counter > 0 || device.sign_count > 0) && counter <= device.sign_count {
+            return Err(OpError::PasskeyRefused(
+                "the signature counter went backwards: this passkey may have been cloned".into(),
+            ));
         }
         if user.status == UserStatus::Inactive {
             return Err(OpError::UserNotActive);
@@ -448,6 +496,7 @@ pub(crate) fn finish_sign_in(
             if let Some(stored) = device.passkey.as_mut() {
                 stored.update_credential(&result);
             }
+            device.sign_count = device.sign_count.max(result.counter());
             device.usage_count = device.usage_count.saturating_add(1);
             device.last_login_at = Some(t);
             device.updated_at = t;

@@ -167,6 +167,9 @@ pub(crate) struct Device {
     /// The authenticator model's AAGUID, when it told (all zeros is left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aaguid: Option<Uuid>,
+    /// The highest signature counter seen (0 for authenticators that keep none).
+    #[serde(default)]
+    pub sign_count: u32,
 }
 
 /// A recent authentication event of a user.
