@@ -332,6 +332,20 @@ async fn check_contract(name: &'static str, strategy: &'static str) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // /control: unguarded, the shape of /authenticated's answer, token or not.
+    for token in [Some(token.as_str()), None, Some("forged.token.value")] {
+        let answer = probe.get("/control", token).await;
+        assert_eq!(
+            (answer.status, &answer.body),
+            (
+                StatusCode::OK,
+                &json!({ "user_id": "control-route-not-a-user" })
+            ),
+            "{}",
+            probe.label
+        );
+    }
+
     // /authenticated
     let answer = probe.get("/authenticated", Some(&token)).await;
     assert_eq!(
@@ -731,7 +745,7 @@ async fn axum_app_honours_the_contract() {
 
 #[test]
 fn misconfiguration_is_a_clear_message_and_a_non_zero_exit() {
-    let cases: [(&[(&str, &str)], &str); 3] = [
+    let cases: [(&[(&str, &str)], &str); 4] = [
         (&[], "PASSAGE_APP_ID"),
         (
             &[
@@ -741,6 +755,7 @@ fn misconfiguration_is_a_clear_message_and_a_non_zero_exit() {
             "auth strategy",
         ),
         (&[("PASSAGE_APP_ID", "app"), ("PORT", "eighty")], "PORT"),
+        (&[("PASSAGE_APP_ID", "app"), ("WORKERS", "0")], "WORKERS"),
     ];
     for app in APPS {
         for (vars, expected) in cases {
@@ -752,6 +767,7 @@ fn misconfiguration_is_a_clear_message_and_a_non_zero_exit() {
                 "PASSAGE_AUTH_ORIGIN",
                 "PASSAGE_API_ORIGIN",
                 "PORT",
+                "WORKERS",
             ] {
                 command.env_remove(name);
             }

@@ -20,10 +20,12 @@ async fn main() {
     let passage = support::passage_or_exit();
     let addr = support::listen_addr_or_exit();
 
+    let workers = support::workers_or_exit().unwrap_or(2);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(passage.clone()))
             .route("/health", web::get().to(|| async { "ok" }))
+            .route("/control", web::get().to(control))
             .route("/authenticated", web::get().to(authenticated))
             .route("/optional", web::get().to(optional))
             .route("/me", web::get().to(me))
@@ -35,7 +37,7 @@ async fn main() {
                     .route("/{device_id}", web::delete().to(revoke_my_device)),
             )
     })
-    .workers(2);
+    .workers(workers);
     let server = match server.bind(addr) {
         Ok(server) => server,
         Err(error) => support::exit_misconfigured(format_args!("cannot listen on {addr}: {error}")),
@@ -45,6 +47,11 @@ async fn main() {
         eprintln!("error: server failed: {error}");
         std::process::exit(1);
     }
+}
+
+/// Unguarded, with the shape of `/authenticated`'s answer: the load benchmark's baseline.
+async fn control() -> HttpResponse {
+    HttpResponse::Ok().json(user_id_body(Some(support::CONTROL_USER_ID)))
 }
 
 async fn authenticated(user: PassageUser) -> HttpResponse {

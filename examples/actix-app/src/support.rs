@@ -82,6 +82,22 @@ pub fn management_failure(error: &ManagementError) -> (u16, Value) {
     )
 }
 
+/// What `GET /control` answers in `user_id`: the shape and size of `/authenticated`'s answer
+/// (24 characters, like a Passage user ID) with no verification behind it, the load benchmark's
+/// baseline (`benches/load.py`).
+pub const CONTROL_USER_ID: &str = "control-route-not-a-user";
+
+/// Worker threads from `WORKERS` (a positive integer), or `None` for the framework's default.
+pub fn workers_or_exit() -> Option<usize> {
+    let value = std::env::var("WORKERS").ok()?;
+    match value.trim().parse::<usize>() {
+        Ok(workers) if workers > 0 => Some(workers),
+        _ => exit_misconfigured(format_args!(
+            "WORKERS={value:?} is not a positive number of worker threads"
+        )),
+    }
+}
+
 /// The body of `/authenticated` and `/optional`: `{"user_id": <id or null>}`.
 pub fn user_id_body(user_id: Option<&str>) -> Value {
     json!({ "user_id": user_id })

@@ -49,9 +49,19 @@ impl FromRequestParts<Passage> for Admin {
     }
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     support::init_tracing();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = support::workers_or_exit() {
+        runtime.worker_threads(workers);
+    }
+    match runtime.enable_all().build() {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(error) => support::exit_misconfigured(format_args!("cannot start Tokio: {error}")),
+    }
+}
+
+async fn serve() {
     let prometheus = match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()
     {
         Ok(handle) => handle,
@@ -78,6 +88,7 @@ async fn main() {
 
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route("/control", get(control))
         .route(
             "/metrics",
             get(move || {
@@ -100,6 +111,11 @@ async fn main() {
         eprintln!("error: server failed: {error}");
         std::process::exit(1);
     }
+}
+
+/// Unguarded, with the shape of `/authenticated`'s answer: the load benchmark's baseline.
+async fn control() -> Json<serde_json::Value> {
+    Json(user_id_body(Some(support::CONTROL_USER_ID)))
 }
 
 async fn authenticated(user: PassageUser) -> Json<serde_json::Value> {

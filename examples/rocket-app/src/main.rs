@@ -19,6 +19,12 @@ fn health() -> &'static str {
     "ok"
 }
 
+/// Unguarded, with the shape of `/authenticated`'s answer: the load benchmark's baseline.
+#[get("/control")]
+fn control() -> Json<Value> {
+    Json(user_id_body(Some(support::CONTROL_USER_ID)))
+}
+
 #[get("/authenticated")]
 fn authenticated(user: PassageUser) -> Json<Value> {
     Json(user_id_body(Some(user.user_id())))
@@ -62,15 +68,25 @@ async fn main() {
     let config = support::config_or_exit();
     let addr = support::listen_addr_or_exit();
 
-    let figment = rocket::Config::figment()
+    let mut figment = rocket::Config::figment()
         .merge(("address", addr.ip()))
         .merge(("port", addr.port()))
         .merge(("log_level", rocket::config::LogLevel::Critical));
+    if let Some(workers) = support::workers_or_exit() {
+        figment = figment.merge(("workers", workers));
+    }
     let launched = rocket::custom(figment)
         .attach(PassageFairing::new(config))
         .mount(
             "/",
-            routes![health, authenticated, optional, me, sign_out_everywhere],
+            routes![
+                health,
+                control,
+                authenticated,
+                optional,
+                me,
+                sign_out_everywhere
+            ],
         )
         .launch()
         .await;

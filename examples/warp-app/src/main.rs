@@ -16,13 +16,26 @@ use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response, json, with_status};
 
-#[tokio::main]
-async fn main() {
+fn main() {
     support::init_tracing();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = support::workers_or_exit() {
+        runtime.worker_threads(workers);
+    }
+    match runtime.enable_all().build() {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(error) => support::exit_misconfigured(format_args!("cannot start Tokio: {error}")),
+    }
+}
+
+async fn serve() {
     let passage = support::passage_or_exit();
     let addr = support::listen_addr_or_exit();
 
     let health = warp::path!("health").map(|| "ok");
+    // Unguarded, with the shape of `/authenticated`'s answer: the load benchmark's baseline.
+    let control =
+        warp::path!("control").map(|| json(&user_id_body(Some(support::CONTROL_USER_ID))));
     let authenticated = warp::path!("authenticated")
         .and(user(passage.clone()))
         .map(|user: PassageUser| json(&user_id_body(Some(user.user_id()))));
@@ -38,7 +51,7 @@ async fn main() {
         .and_then(magic_link);
 
     let routes = warp::get()
-        .and(health.or(authenticated).or(optional).or(me))
+        .and(health.or(control).or(authenticated).or(optional).or(me))
         .or(magic_link)
         .recover(handle_rejection);
 
