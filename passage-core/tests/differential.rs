@@ -15,7 +15,7 @@ use aws_lc_rs::signature::{self, KeyPair as _};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::FutureExt as _;
-use passage_core::{AuthError, Config, InvalidTokenReason as R, Passage};
+use passage_core::{AuthError, AuthStrategy, Config, InvalidTokenReason as R, Passage};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -206,6 +206,8 @@ fn header() -> impl Strategy<Value = Value> {
         1 => Just(json!({"alg": "RS256", "kid": "k1", "crit": ["exp"]})),
         1 => Just(json!({"alg": "RS256", "kid": "k1", "jku": "https://evil.example/jwks"})),
         1 => Just(json!({"alg": "RS256", "kid": "k1", "x5u": "https://evil.example/cert"})),
+        1 => Just(json!({"alg": "RS256", "kid": "k1", "x5c": ["MIIB"]})),
+        1 => Just(json!({"alg": "RS256", "kid": "k1", "jwk": {"kty": "RSA", "n": "AQAB", "e": "AQAB"}})),
         1 => Just(json!({"alg": "HS256", "kid": "k1"})),
         1 => Just(json!({"alg": "none", "kid": "k1"})),
         1 => Just(json!({"alg": "RS384", "kid": "k1"})),
@@ -291,6 +293,46 @@ proptest! {
     fn arbitrary_strings_never_verify_and_never_panic(token in ".{0,300}") {
         prop_assert!(ours(&keys().uncached, &token).is_err());
     }
+
+    /// The request path from the headers: arbitrary `Cookie` and `Authorization` bytes (any
+    /// number of each) never panic, never verify, and extraction finds a token only where the
+    /// strategy looks.
+    #[test]
+    fn arbitrary_headers_never_panic_and_never_verify(
+        cookies in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 0..3),
+        authorizations in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 0..3),
+    ) {
+        let mut headers = http::HeaderMap::new();
+        for (name, values) in [("cookie", &cookies), ("authorization", &authorizations)] {
+            for value in values {
+                if let Ok(value) = http::HeaderValue::from_bytes(value) {
+                    headers.append(name, value);
+                }
+            }
+        }
+        for strategy in [AuthStrategy::Cookie, AuthStrategy::Header] {
+            let _ = passage_core::extract_token(strategy, &headers);
+        }
+        let verdict = keys()
+            .uncached
+            .authenticate_request(&headers)
+            .now_or_never()
+            .expect("a static key set never waits");
+        prop_assert!(verdict.is_err());
+    }
+
+    /// A valid token wrapped in arbitrary other cookies is found and verified.
+    #[test]
+    fn a_valid_cookie_among_others_verifies(before in "[a-z]{1,8}=[a-zA-Z0-9]{0,16}", after in "[a-z]{1,8}=[a-zA-Z0-9]{0,16}") {
+        prop_assume!(!before.starts_with("psg_auth_token=") && !after.starts_with("psg_auth_token="));
+        let token = valid("user-7");
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "cookie",
+            http::HeaderValue::from_str(&format!("{before}; psg_auth_token={token}; {after}")).unwrap(),
+        );
+        prop_assert_eq!(passage_core::extract_token(AuthStrategy::Cookie, &headers).unwrap(), token.as_str());
+    }
 }
 
 /// Both libraries on one token: (ours, jsonwebtoken's verdict).
@@ -328,6 +370,7 @@ fn stricter_forbidden_header_parameters() {
         ("jku", json!("https://evil.example/jwks")),
         ("x5u", json!("https://evil.example/cert")),
         ("x5c", json!(["MIIB"])),
+        ("jwk", json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"})),
     ] {
         let mut header = rs256();
         header[name] = value;
@@ -364,6 +407,40 @@ fn stricter_time_claims_that_are_not_small_integers() {
     claims["iat"] = json!(-1);
     let (ours, _) = both(rs256(), claims);
     assert_eq!(ours, Err(AuthError::InvalidToken(R::InvalidClaims)));
+}
+
+/// An embedded key (`jwk`) would let a token carry the key it is checked with: refused, named on
+/// its own (it is also in the forbidden-header list above).
+#[test]
+fn stricter_embedded_jwk_header() {
+    let mut header = rs256();
+    header["jwk"] = json!({"kty": "RSA", "n": "AQAB", "e": "AQAB", "kid": "k1"});
+    let (ours, _) = both(header, base_claims());
+    assert_eq!(ours, Err(AuthError::InvalidToken(R::ForbiddenHeader)));
+}
+
+/// Time claims as strings, or out of any sensible range: refused whatever jsonwebtoken says
+/// (it reads some of them as numbers); never accepted by us.
+#[test]
+fn stricter_string_and_out_of_range_time_claims() {
+    for (claim, value) in [
+        ("exp", json!("4102444800")),
+        ("nbf", json!("0")),
+        ("iat", json!("0")),
+        ("exp", json!(u64::MAX)),
+        ("exp", json!(1e300)),
+        ("exp", json!(-1)),
+        ("nbf", json!(u64::MAX)),
+        ("iat", json!(i64::MIN)),
+    ] {
+        let mut claims = base_claims();
+        claims[claim] = value.clone();
+        let (ours, reference_accepts) = both(rs256(), claims);
+        assert!(
+            matches!(ours, Err(AuthError::InvalidToken(_))),
+            "{claim} = {value}: we accepted it (jsonwebtoken accepts: {reference_accepts})"
+        );
+    }
 }
 
 #[test]
