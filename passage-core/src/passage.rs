@@ -6,7 +6,7 @@ use crate::authenticated_user::AuthenticatedUser;
 use crate::config::{Config, ConfigError};
 use crate::error::AuthError;
 use crate::refusal::Refusal;
-use crate::token_source::{TokenSource, extract_token};
+use crate::token_source::{TokenSource, find_token};
 use crate::user_id::UserId;
 use crate::verifier::{VerifiedToken, Verifier};
 
@@ -214,7 +214,7 @@ impl Passage {
         &self,
         request: &S,
     ) -> Result<AuthenticatedUser, AuthError> {
-        let outcome = match extract_token(self.inner.config.auth_strategy(), request) {
+        let outcome = match find_token(self.inner.config.auth_strategy(), request) {
             Ok(token) => self.verify(token).await,
             Err(error) => Err(error),
         };
