@@ -14,6 +14,7 @@ mod random;
 mod relying_party;
 mod store;
 
+use std::future::IntoFuture as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -485,19 +486,51 @@ impl EmulatorBuilder {
         });
 
         let service = http::service(Arc::clone(&ctx), allowed);
+        // Browsers may try `localhost` as ::1 first: serve the same port there too, when the
+        // login page is on localhost and the emulator on 127.0.0.1 (best effort).
+        let ipv6 = if login_host == "localhost" && addr.ip() == IpAddr::V4(Ipv4Addr::LOCALHOST) {
+            tokio::net::TcpListener::bind(SocketAddr::new(
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+                addr.port(),
+            ))
+            .await
+            .inspect_err(|e| tracing::debug!(error = %e, "not serving [::1] too"))
+            .ok()
+        } else {
+            None
+        };
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let make =
                 axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
                     SocketAddr,
                 >(service);
-            let served = axum::serve(listener, make)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "emulator server stopped with an error");
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let stopped = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            };
+            let relay = async move {
+                let _ = rx.await;
+                let _ = stop_tx.send(true);
+            };
+            let main = axum::serve(listener, make.clone())
+                .with_graceful_shutdown(stopped(stop_rx.clone()))
+                .into_future();
+            let second = async move {
+                match ipv6 {
+                    Some(listener) => {
+                        axum::serve(listener, make)
+                            .with_graceful_shutdown(stopped(stop_rx))
+                            .await
+                    }
+                    None => Ok(()),
+                }
+            };
+            let (served, served_ipv6, ()) = tokio::join!(main, second, relay);
+            for result in [served, served_ipv6] {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "emulator server stopped with an error");
+                }
             }
         });
         tracing::info!(%origin, %app_id, "passage emulator listening");

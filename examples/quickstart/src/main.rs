@@ -26,7 +26,8 @@ mod app;
 mod html;
 mod setup;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::future::IntoFuture as _;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
@@ -76,6 +77,11 @@ async fn run() -> Result<(), String> {
     // The login page's cookie has no Domain, so the app must be opened on the login page's host
     // name: localhost, where passkeys work.
     let origin = format!("http://localhost:{}", bound.port());
+    // A browser may try `localhost` as ::1 first: serve the same port there too (best effort).
+    let ipv6 = tokio::net::TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, bound.port())))
+        .await
+        .inspect_err(|error| tracing::debug!(%error, "not serving [::1] too"))
+        .ok();
 
     let setup = setup::build(&origin).await?;
     if let Err(error) = setup.passage.warm_up().await {
@@ -115,12 +121,32 @@ async fn run() -> Result<(), String> {
     println!();
     tracing::info!(%origin, "listening");
 
-    axum::serve(listener, app::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("shutting down");
-        })
-        .await
+    let router = app::router(state);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    };
+    let ctrl_c = async move {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    };
+    let main = axum::serve(listener, router.clone())
+        .with_graceful_shutdown(stopped(stop_rx.clone()))
+        .into_future();
+    let second = async move {
+        match ipv6 {
+            Some(listener) => {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(stopped(stop_rx))
+                    .await
+            }
+            None => Ok(()),
+        }
+    };
+    let (served, served_ipv6, ()) = tokio::join!(main, second, ctrl_c);
+    served
+        .and(served_ipv6)
         .map_err(|error| format!("server error: {error}"))?;
     if let Some(emulator) = setup.emulator {
         emulator.shutdown().await;
