@@ -71,6 +71,14 @@ fn authenticator(aaguid: [u8; 16], counter: bool) -> Key {
     passkey_client::Client::new(auth).allows_insecure_localhost(true)
 }
 
+/// The passkey the authenticator holds.
+fn stored(key: &Key) -> &passkey_types::Passkey {
+    key.authenticator()
+        .store()
+        .as_ref()
+        .expect("the authenticator holds a passkey")
+}
+
 /// A browser on the login page: posts JSON to the page's endpoints with the page's origin.
 struct Page {
     http: reqwest::Client,
@@ -228,6 +236,38 @@ async fn magic_link(api: &Api, email: &str) -> String {
     body["magic_link"]["url"].as_str().unwrap().to_owned()
 }
 
+/// Follows a magic link as a browser navigation (where the landing may offer a passkey): the
+/// status, the `Set-Cookie` and the page.
+async fn follow_as_browser(emulator: &Emulator, link: &str) -> (u16, Option<String>, String) {
+    let path = link.trim_start_matches(&emulator.login_url());
+    let landing = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/{path}", emulator.origin()))
+        .header("Sec-Fetch-Dest", "document")
+        .header("Sec-Fetch-Mode", "navigate")
+        .send()
+        .await
+        .unwrap();
+    let status = landing.status().as_u16();
+    let cookie = landing
+        .headers()
+        .get("set-cookie")
+        .and_then(|c| c.to_str().ok())
+        .map(str::to_owned);
+    let html = landing.text().await.unwrap();
+    (status, cookie, html)
+}
+
+fn ticket_in(html: &str) -> String {
+    html.split("data-ticket=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page carries an offer ticket")
+        .to_owned()
+}
+
 /// Asserts a refusal: its status, its code, a phrase of its message (the reason), no cookie.
 #[track_caller]
 fn assert_refused(answer: &Answer, status: u16, code: &str, reason: &str) {
@@ -260,10 +300,9 @@ async fn a_new_user_registers_a_passkey_and_signs_in_with_it_both_ways() {
     let devices = user["webauthn_devices"].as_array().unwrap();
     assert_eq!(devices.len(), 1, "{user}");
     let device = &devices[0];
-    let stored = key.authenticator().store().as_ref().unwrap();
     assert_eq!(
         device["cred_id"],
-        URL_SAFE_NO_PAD.encode(&*stored.credential_id),
+        URL_SAFE_NO_PAD.encode(&*stored(&key).credential_id),
         "the device is the authenticator's credential"
     );
     assert_eq!(device["type"], "passkey");
@@ -566,21 +605,16 @@ async fn the_user_handle_must_be_the_credentials_account() {
     let mut bob = authenticator(GOOGLE_AAGUID, false);
     page.sign_up(&mut ada, "ada@example.com").await;
     page.sign_up(&mut bob, "bob@example.com").await;
+    let bob_handle = stored(&bob).user_handle.clone().unwrap();
 
-    // Ada's assertion, claiming to be Bob (the user handle is not signed).
-    let bob_handle = bob
-        .authenticator()
-        .store()
-        .as_ref()
-        .unwrap()
-        .user_handle
-        .clone()
-        .unwrap();
-    let started = page.sign_in_start(None).await;
-    let mut credential = page.get(&mut ada, &started).await;
-    credential["response"]["userHandle"] = json!(URL_SAFE_NO_PAD.encode(&*bob_handle));
-    let refused = page.sign_in_finish(&started["ceremony"], &credential).await;
-    assert_refused(&refused, 401, "invalid_credential", "user handle");
+    // Ada's assertion, claiming to be Bob (the user handle is not signed), in both flows.
+    for identifier in [None, Some("ada@example.com")] {
+        let started = page.sign_in_start(identifier).await;
+        let mut credential = page.get(&mut ada, &started).await;
+        credential["response"]["userHandle"] = json!(URL_SAFE_NO_PAD.encode(&*bob_handle));
+        let refused = page.sign_in_finish(&started["ceremony"], &credential).await;
+        assert_refused(&refused, 401, "invalid_credential", "user handle");
+    }
 }
 
 #[tokio::test]
@@ -589,13 +623,7 @@ async fn a_credential_registered_twice_is_refused() {
     let page = Page::new(&emulator);
     let mut first = authenticator(GOOGLE_AAGUID, false);
     page.sign_up(&mut first, "first@example.com").await;
-    let taken = first
-        .authenticator()
-        .store()
-        .as_ref()
-        .unwrap()
-        .credential_id
-        .to_vec();
+    let taken = stored(&first).credential_id.to_vec();
 
     // A second registration whose authenticator data carries the first credential's ID (with
     // attestation "none" nothing signs the authenticator data, so a client can send this).
@@ -681,39 +709,18 @@ async fn a_magic_link_user_is_offered_a_passkey_and_adds_one() {
     assert!(link.starts_with(&emulator.login_url()), "{link}");
 
     // A browser following the link: signed in, then offered a passkey.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let path = link.trim_start_matches(&emulator.login_url());
-    let landing = http
-        .get(format!("{}/{path}", emulator.origin()))
-        .header("Sec-Fetch-Dest", "document")
-        .header("Sec-Fetch-Mode", "navigate")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(landing.status(), 200);
+    let (status, cookie, html) = follow_as_browser(&emulator, &link).await;
+    assert_eq!(status, 200);
     assert!(
-        landing
-            .headers()
-            .get("set-cookie")
-            .and_then(|c| c.to_str().ok())
-            .is_some_and(|c| c.starts_with("psg_auth_token=")),
+        cookie.is_some_and(|c| c.starts_with("psg_auth_token=")),
         "signed in before the offer"
     );
-    let html = landing.text().await.unwrap();
     assert!(html.contains("id=\"create-passkey\""), "{html}");
     assert!(
         html.contains("href=\"http://localhost:8080/profile\""),
         "Not now goes on"
     );
-    let ticket = html
-        .split("data-ticket=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let ticket = ticket_in(&html);
 
     let mut key = authenticator(GOOGLE_AAGUID, false);
     let started = page.register_start(json!({ "ticket": ticket })).await;
@@ -732,17 +739,11 @@ async fn a_magic_link_user_is_offered_a_passkey_and_adds_one() {
         .await;
     assert_refused(&again, 401, "invalid_credential", "has a passkey already");
 
-    // A client that is not a browser navigation (an API client) is redirected as before, and
-    // a user with a passkey is not offered another.
+    // A user with a passkey is not offered another: the link redirects as for an API client.
     let second = magic_link(&api, "offer@example.com").await;
-    let path = second.trim_start_matches(&emulator.login_url());
-    let landing = http
-        .get(format!("{}/{path}", emulator.origin()))
-        .header("Sec-Fetch-Dest", "document")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(landing.status(), 303);
+    let (status, cookie, _) = follow_as_browser(&emulator, &second).await;
+    assert_eq!(status, 303);
+    assert!(cookie.is_some_and(|c| c.starts_with("psg_auth_token=")));
 
     // A made-up ticket starts nothing.
     let bogus = page
@@ -851,25 +852,7 @@ async fn an_offer_adds_nothing_to_a_deactivated_user() {
     let api = Api::new(&emulator);
     let page = Page::new(&emulator);
     let link = magic_link(&api, "gone@example.com").await;
-    let path = link.trim_start_matches(&emulator.login_url());
-    let html = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(format!("{}/{path}", emulator.origin()))
-        .header("Sec-Fetch-Dest", "document")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let ticket = html
-        .split("data-ticket=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let ticket = ticket_in(&follow_as_browser(&emulator, &link).await.2);
     let user = user_by_email(&api, "gone@example.com").await;
     let (status, _) = api
         .call(
@@ -886,29 +869,6 @@ async fn an_offer_adds_nothing_to_a_deactivated_user() {
 }
 
 #[tokio::test]
-async fn identifier_first_refuses_another_accounts_user_handle() {
-    let emulator = emulator().await;
-    let page = Page::new(&emulator);
-    let mut ada = authenticator(GOOGLE_AAGUID, false);
-    let mut bob = authenticator(GOOGLE_AAGUID, false);
-    page.sign_up(&mut ada, "ada@example.com").await;
-    page.sign_up(&mut bob, "bob@example.com").await;
-    let bob_handle = bob
-        .authenticator()
-        .store()
-        .as_ref()
-        .unwrap()
-        .user_handle
-        .clone()
-        .unwrap();
-    let started = page.sign_in_start(Some("ada@example.com")).await;
-    let mut credential = page.get(&mut ada, &started).await;
-    credential["response"]["userHandle"] = json!(URL_SAFE_NO_PAD.encode(&*bob_handle));
-    let refused = page.sign_in_finish(&started["ceremony"], &credential).await;
-    assert_refused(&refused, 401, "invalid_credential", "user handle");
-}
-
-#[tokio::test]
 async fn two_ceremonies_answered_with_one_counter_value_cannot_both_pass() {
     let emulator = emulator().await;
     let page = Page::new(&emulator);
@@ -917,7 +877,7 @@ async fn two_ceremonies_answered_with_one_counter_value_cannot_both_pass() {
     // Both started before either finishes: each saw the same stored counter.
     let first = page.sign_in_start(Some("race@example.com")).await;
     let second = page.sign_in_start(Some("race@example.com")).await;
-    let counter = key.authenticator().store().as_ref().unwrap().counter;
+    let counter = stored(&key).counter;
     let a = page.get(&mut key, &first).await;
     // A clone of the authenticator answers the second with the same counter value.
     key.authenticator_mut()
