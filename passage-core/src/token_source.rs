@@ -135,7 +135,6 @@ fn explain_missing<S: TokenSource + ?Sized>(strategy: AuthStrategy, source: &S) 
     );
 }
 
-/// Refuses oversized values and characters that no compact JWS contains.
 /// The bytes a token may hold: base64url and `.`.
 static TOKEN_BYTES: [bool; 256] = {
     let mut table = [false; 256];
@@ -148,6 +147,7 @@ static TOKEN_BYTES: [bool; 256] = {
     table
 };
 
+/// Refuses oversized values and characters that no compact JWS contains.
 pub(crate) fn check_token_shape(token: &str) -> Result<(), AuthError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(AuthError::InvalidToken(InvalidTokenReason::TooLarge));

@@ -161,6 +161,13 @@ impl Verifier {
         if let Some(verified) = self.cached(token) {
             return Ok(verified);
         }
+        // A token's characters are checked here, once, and only on a miss: a hit is an exact
+        // match of a token checked when it was verified. A malformed token is refused without
+        // counting as a cache miss (junk traffic must not skew the hit ratio).
+        check_token_shape(token)?;
+        if self.cache.is_some() {
+            crate::telemetry::token_cache(false);
+        }
         let (verified, key) = self.verify_uncached(token).await?;
         if let Some(cache) = &self.cache {
             cache.insert(
@@ -174,20 +181,17 @@ impl Verifier {
         Ok(verified)
     }
 
-    /// A cache hit: the exact same token, not expired, its key still in the JWKS.
+    /// A cache hit: the exact same token, not expired, its key still in the JWKS. (A miss is
+    /// counted by the caller, once the token is known to be well formed.)
     fn cached(&self, token: &str) -> Option<Arc<VerifiedToken>> {
         let cache = self.cache.as_ref()?;
-        let Some(hit) = cache.get(&TokenRef(token)) else {
-            crate::telemetry::token_cache(false);
-            return None;
-        };
+        let hit = cache.get(&TokenRef(token))?;
         if self.clock.unix_now() < hit.token.exp.saturating_add(self.leeway)
             && self.jwks.is_current(&hit.key)
         {
             crate::telemetry::token_cache(true);
             Some(hit.token)
         } else {
-            crate::telemetry::token_cache(false);
             cache.remove(&TokenRef(token));
             None
         }
@@ -197,7 +201,6 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<(Arc<VerifiedToken>, Arc<VerifyingKey>), AuthError> {
-        check_token_shape(token)?;
         let malformed = || invalid(InvalidTokenReason::Malformed);
         let (signing_input, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
         let (header, payload) = signing_input.split_once('.').ok_or_else(malformed)?;

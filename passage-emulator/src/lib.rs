@@ -40,14 +40,18 @@ use crate::store::{AppConfig, State, Store};
 /// Where the login page lives unless told: on the app's host when that is an IP address (the
 /// sign-in cookie is per host name, so the app must get it; magic links only there), else on
 /// `localhost`, where passkeys work.
-fn default_login_origin(auth_origin: &str, port: u16) -> String {
-    let ip_host = webauthn_rs::prelude::Url::parse(auth_origin)
+fn default_login_origin(auth_origin: &str, served: SocketAddr, own_origin: &str) -> String {
+    let ip = webauthn_rs::prelude::Url::parse(auth_origin)
         .ok()
         .and_then(|url| url.host_str().map(str::to_owned))
-        .filter(|host| host.parse::<IpAddr>().is_ok() || host.starts_with('['));
-    match ip_host {
-        Some(host) => format!("http://{host}:{port}"),
-        None => format!("http://localhost:{port}"),
+        .and_then(|host| host.trim_matches(['[', ']']).parse::<IpAddr>().ok());
+    match ip {
+        // Only an address the emulator answers on: otherwise its own origin (links must work).
+        Some(ip) if served.ip() == ip || served.ip().is_unspecified() => {
+            format!("http://{}", SocketAddr::new(ip, served.port()))
+        }
+        Some(_) => own_origin.to_owned(),
+        None => format!("http://localhost:{}", served.port()),
     }
 }
 
@@ -407,7 +411,9 @@ impl EmulatorBuilder {
     /// ```
     ///
     /// # Errors
-    /// Binding fails, the data file cannot be read or written, or key generation fails.
+    /// Binding fails, the data file cannot be read or written, key generation fails, or a
+    /// setting is unusable ([`EmulatorError::Config`]: a passkey timeout over an hour, a login
+    /// origin that is not an http(s) origin).
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         let host = self.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let listener =
@@ -447,12 +453,16 @@ impl EmulatorBuilder {
         let api_key = state.app.api_key.clone();
         let login_origin = match &self.login_origin {
             Some(o) => o.trim_end_matches('/').to_owned(),
-            None => default_login_origin(&state.app.auth_origin, addr.port()),
+            None => default_login_origin(&state.app.auth_origin, addr, &origin),
         };
         // WebAuthn needs a domain as RP ID: on an IP address the page offers magic links only.
         let login_host = login_host(&login_origin)?;
         let relying_party = if login_host.parse::<IpAddr>().is_ok() || login_host.starts_with('[') {
-            tracing::info!(%login_origin, "login page on an IP address: passkeys are off");
+            tracing::warn!(
+                %login_origin,
+                "login page on an IP address: passkeys are off (serve the app on localhost, or \
+                 set the login origin to a host name)"
+            );
             None
         } else {
             Some(relying_party::RelyingParty::new(

@@ -61,18 +61,30 @@ fn failure(error: &ManagementError) -> (Status, Json<Value>) {
     (Status::new(status), Json(body))
 }
 
-#[rocket::main]
-async fn main() {
+fn main() {
     support::init_tracing();
     // Checked here for a clear message; the fairing would also refuse to ignite.
     let config = support::config_or_exit();
     let addr = support::listen_addr_or_exit();
+    // `#[rocket::main]` sizes its runtime from Rocket's default configuration before `main`
+    // runs: build it here so that `WORKERS` counts.
+    let workers = support::workers_or_exit();
+    let mut runtime = rocket::tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = workers {
+        runtime.worker_threads(workers);
+    }
+    match runtime.enable_all().build() {
+        Ok(runtime) => runtime.block_on(serve(config, addr, workers)),
+        Err(error) => support::exit_misconfigured(format_args!("cannot start Tokio: {error}")),
+    }
+}
 
+async fn serve(config: passage_core::Config, addr: std::net::SocketAddr, workers: Option<usize>) {
     let mut figment = rocket::Config::figment()
         .merge(("address", addr.ip()))
         .merge(("port", addr.port()))
         .merge(("log_level", rocket::config::LogLevel::Critical));
-    if let Some(workers) = support::workers_or_exit() {
+    if let Some(workers) = workers {
         figment = figment.merge(("workers", workers));
     }
     let launched = rocket::custom(figment)

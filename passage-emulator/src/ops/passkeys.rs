@@ -437,7 +437,7 @@ pub(crate) fn finish_sign_in(
             }
             // webauthn-rs reads no user handle here: one sent must still be the account's.
             if let Some(sent) = credential.get_user_unique_id()
-                && Uuid::from_slice(sent).ok() != handle
+                && handle.is_none_or(|handle| handle.as_bytes()[..] != *sent)
             {
                 return Err(OpError::PasskeyRefused(
                     "the passkey's user handle is not its account's".into(),
