@@ -73,6 +73,15 @@ fn missing(m: Missing) -> OpError {
     OpError::CeremonyMissing(m)
 }
 
+/// A keyless ceremony start: passkeys on, and the client within the login page's rate limit.
+fn admit(ctx: &Context, ip: IpAddr, at: Instant) -> Result<&RelyingParty, OpError> {
+    let rp = relying_party(ctx)?;
+    ctx.login_limiter
+        .check(ip, at)
+        .map_err(OpError::RateLimited)?;
+    Ok(rp)
+}
+
 /// The relying party, unless the login page is on an IP address (no RP ID possible).
 fn relying_party(ctx: &Context) -> Result<&RelyingParty, OpError> {
     ctx.relying_party
@@ -114,10 +123,7 @@ pub(crate) fn start_sign_in(
     identifier: Option<&str>,
     at: Instant,
 ) -> Result<SignInStart, OpError> {
-    let rp = relying_party(ctx)?;
-    ctx.login_limiter
-        .check(ip, at)
-        .map_err(OpError::RateLimited)?;
+    let rp = admit(ctx, ip, at)?;
     let Some(raw) = validate::non_blank(identifier) else {
         let (options, state) = rp
             .webauthn()
@@ -162,10 +168,7 @@ pub(crate) fn start_sign_up(
     identifier: &str,
     at: Instant,
 ) -> Result<RegistrationStart, OpError> {
-    let rp = relying_party(ctx)?;
-    ctx.login_limiter
-        .check(ip, at)
-        .map_err(OpError::RateLimited)?;
+    let rp = admit(ctx, ip, at)?;
     let (channel, identifier) = validate::identifier(identifier)?;
     let limits = ctx.limits;
     ctx.store.read(|s| {
@@ -226,10 +229,7 @@ pub(crate) fn start_add(
     ticket: &str,
     at: Instant,
 ) -> Result<RegistrationStart, OpError> {
-    let rp = relying_party(ctx)?;
-    ctx.login_limiter
-        .check(ip, at)
-        .map_err(OpError::RateLimited)?;
+    let rp = admit(ctx, ip, at)?;
     let (user_id, target) = rp.offer(ticket, at).map_err(missing)?;
     let found = ctx.store.read(|s| {
         let user = s.user(&user_id).ok_or(OpError::UserNotFound)?;
