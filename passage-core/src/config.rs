@@ -246,7 +246,8 @@ impl Config {
     }
 
     /// Reads `PASSAGE_APP_ID` (required), `PASSAGE_API_KEY`, `PASSAGE_AUTH_STRATEGY`
-    /// (`cookie`|`header`), `PASSAGE_AUTH_ORIGIN` and `PASSAGE_API_ORIGIN`.
+    /// (`cookie`|`header`), `PASSAGE_AUTH_ORIGIN`, `PASSAGE_API_ORIGIN` and
+    /// `PASSAGE_TOKEN_CACHE_ENTRIES` (a whole number, 0 turns the token cache off).
     ///
     /// ```no_run
     /// let config = passage_core::Config::from_env()?;
@@ -291,6 +292,16 @@ impl Config {
         }
         if let Some(origin) = present("PASSAGE_API_ORIGIN")? {
             builder = builder.api_origin(origin.trim());
+        }
+        if let Some(entries) = present("PASSAGE_TOKEN_CACHE_ENTRIES")? {
+            let entries = entries
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError::OutOfRange {
+                    name: "PASSAGE_TOKEN_CACHE_ENTRIES",
+                    reason: TOKEN_CACHE_RANGE,
+                })?;
+            builder = builder.token_cache_entries(entries);
         }
         Ok(builder)
     }
@@ -484,7 +495,14 @@ impl ConfigBuilder {
         self
     }
 
-    /// How many verified tokens to cache (default 10 000; 0 turns the cache off).
+    /// How many verified tokens to cache (default 10 000; 0 turns the cache off; at most
+    /// 10 000 000). Each entry holds the token and its claims, about 2 KB for a Passage token.
+    ///
+    /// ```
+    /// let config = passage_core::Config::builder("app").token_cache_entries(50_000).build()?;
+    /// assert_eq!(config.token_cache_entries(), 50_000);
+    /// # Ok::<(), passage_core::ConfigError>(())
+    /// ```
     pub fn token_cache_entries(mut self, entries: usize) -> Self {
         self.token_cache_entries = entries;
         self
@@ -603,6 +621,11 @@ impl ConfigBuilder {
             "initial_backoff <= max_backoff",
         )?;
         check_range(
+            "token_cache_entries",
+            self.token_cache_entries <= MAX_TOKEN_CACHE_ENTRIES,
+            TOKEN_CACHE_RANGE,
+        )?;
+        check_range(
             "max_token_lifetime",
             self.max_token_lifetime >= Duration::from_secs(60)
                 && self.max_token_lifetime <= Duration::from_secs(366 * 24 * 3600),
@@ -630,6 +653,10 @@ impl ConfigBuilder {
         })
     }
 }
+
+/// The most token-cache entries a configuration may ask for (about 20 GB of tokens).
+const MAX_TOKEN_CACHE_ENTRIES: usize = 10_000_000;
+const TOKEN_CACHE_RANGE: &str = "a whole number from 0 to 10000000";
 
 fn check_range(name: &'static str, ok: bool, reason: &'static str) -> Result<(), ConfigError> {
     if ok {
@@ -775,6 +802,21 @@ mod tests {
             from_map(&[("PASSAGE_APP_ID", "a"), ("PASSAGE_AUTH_STRATEGY", "both")]),
             Err(ConfigError::InvalidAuthStrategy(_))
         ));
+        let entries = |value| {
+            from_map(&[
+                ("PASSAGE_APP_ID", "a"),
+                ("PASSAGE_TOKEN_CACHE_ENTRIES", value),
+            ])
+            .map(|config| config.token_cache_entries())
+        };
+        assert_eq!(entries(" 250 "), Ok(250));
+        assert_eq!(entries("0"), Ok(0));
+        for bad in ["-1", "ten", "1e3", "10000001"] {
+            assert!(
+                matches!(entries(bad), Err(ConfigError::OutOfRange { .. })),
+                "{bad}"
+            );
+        }
         // An empty optional variable means "unset".
         assert!(from_map(&[("PASSAGE_APP_ID", "a"), ("PASSAGE_API_KEY", "")]).is_ok());
     }

@@ -7,6 +7,7 @@
 //! containing the app ID, numeric `exp` required, `nbf` and `iat` honoured when present, `sub` a
 //! non-empty string. Signatures are checked with the key parsed once when the JWKS was loaded.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -102,10 +103,22 @@ pub(crate) struct Verifier {
     clock: Arc<dyn Clock>,
 }
 
+/// The largest signature decoded: an RS256 signature is as long as the key's modulus, at most
+/// 8192 bits.
+const MAX_SIGNATURE_BYTES: usize = 1024;
+
+/// The largest header decoded. A Passage header is about 60 bytes; the forbidden parameters that
+/// could make one long (`x5c`, `jwk`) are refused anyway.
+const MAX_HEADER_BYTES: usize = 1024;
+
+/// The header fields the policy reads, borrowed from the decoded header where they need no
+/// unescaping (no allocation on the verification path).
 #[derive(Deserialize)]
-struct Header {
-    alg: String,
-    kid: Option<String>,
+struct Header<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow)]
+    kid: Option<Cow<'a, str>>,
     crit: Option<IgnoredAny>,
     jku: Option<IgnoredAny>,
     jwk: Option<IgnoredAny>,
@@ -120,6 +133,16 @@ fn invalid(reason: InvalidTokenReason) -> AuthError {
 /// Token segments are strict base64url: no padding, canonical trailing bits.
 fn decode_segment(segment: &str) -> Option<Vec<u8>> {
     general_purpose::URL_SAFE_NO_PAD.decode(segment).ok()
+}
+
+/// Like [`decode_segment`], into `buffer` (on the stack, for the short segments): `None` when
+/// the segment is not strict base64url or does not fit.
+fn decode_segment_into<'b>(segment: &str, buffer: &'b mut [u8]) -> Option<&'b [u8]> {
+    // Too long for the buffer is an error of `decode_slice`, before any byte is written past it.
+    let len = general_purpose::URL_SAFE_NO_PAD
+        .decode_slice(segment, buffer)
+        .ok()?;
+    buffer.get(..len)
 }
 
 impl Verifier {
@@ -207,8 +230,9 @@ impl Verifier {
         if payload.contains('.') {
             return Err(malformed());
         }
-        let header = decode_segment(header).ok_or_else(malformed)?;
-        let header: Header = serde_json::from_slice(&header).map_err(|_| malformed())?;
+        let mut header_bytes = [0u8; MAX_HEADER_BYTES];
+        let header = decode_segment_into(header, &mut header_bytes).ok_or_else(malformed)?;
+        let header: Header<'_> = serde_json::from_slice(header).map_err(|_| malformed())?;
         if header.alg != "RS256" {
             return Err(invalid(InvalidTokenReason::UnsupportedAlgorithm));
         }
@@ -228,13 +252,16 @@ impl Verifier {
             // No usable JWK has such a kid: refuse without a lookup (or a negative-cache entry).
             return Err(invalid(InvalidTokenReason::UnknownKeyId));
         }
-        let signature = decode_segment(signature).ok_or_else(malformed)?;
-        let payload = decode_segment(payload).ok_or_else(malformed)?;
-
+        // The key first: a token with an unknown kid (a flood of them is the cheapest attack
+        // that gets this far) is refused without decoding its 700 bytes of payload and signature.
         let key = self.jwks.key(&kid).await?;
-        if !key.verify(signing_input.as_bytes(), &signature) {
+        let mut signature_bytes = [0u8; MAX_SIGNATURE_BYTES];
+        let signature =
+            decode_segment_into(signature, &mut signature_bytes).ok_or_else(malformed)?;
+        if !key.verify(signing_input.as_bytes(), signature) {
             return Err(invalid(InvalidTokenReason::BadSignature));
         }
+        let payload = decode_segment(payload).ok_or_else(malformed)?;
         let claims: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&payload)
                 .map_err(|_| invalid(InvalidTokenReason::InvalidClaims))?;
@@ -372,5 +399,18 @@ mod tests {
             "non-canonical trailing bits"
         );
         assert!(decode_segment("Y+").is_none());
+        let mut buffer = [0u8; 4];
+        assert_eq!(decode_segment_into("YWJj", &mut buffer), Some(&b"abc"[..]));
+        assert_eq!(
+            decode_segment_into("YWJjZA", &mut buffer),
+            Some(&b"abcd"[..])
+        );
+        assert_eq!(
+            decode_segment_into("YWJjZGU", &mut buffer),
+            None,
+            "too long"
+        );
+        assert_eq!(decode_segment_into("YR", &mut buffer), None);
+        assert_eq!(decode_segment_into("", &mut buffer), Some(&b""[..]));
     }
 }
