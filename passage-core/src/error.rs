@@ -202,11 +202,22 @@ impl ErrorResponse {
         let mut response = http::Response::new(B::from(self.body));
         *response.status_mut() = http::StatusCode::from_u16(self.status)
             .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        // The same headers as `headers()`, without copying them: refusals are the answer to
+        // floods of forged tokens, so they should cost as little as the request.
         let headers = response.headers_mut();
-        for (name, value) in self.headers() {
-            if let Ok(value) = http::HeaderValue::from_str(&value) {
-                headers.insert(name, value);
-            }
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(Self::CONTENT_TYPE),
+        );
+        if let Some(value) = self
+            .challenge
+            .as_ref()
+            .and_then(|c| http::HeaderValue::try_from(c.to_string()).ok())
+        {
+            headers.insert(http::header::WWW_AUTHENTICATE, value);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
         }
         response
     }
@@ -337,5 +348,41 @@ mod tests {
         for body in [missing.body, unavailable.body] {
             assert!(serde_json::from_str::<serde_json::Value>(body).is_ok());
         }
+    }
+
+    #[test]
+    fn http_responses_carry_the_listed_headers_and_status() {
+        let realm: Arc<str> = Arc::from("app42");
+        for error in [
+            AuthError::MissingToken,
+            AuthError::InvalidToken(InvalidTokenReason::BadSignature),
+            AuthError::KeysUnavailable(KeysUnavailableReason::Backoff {
+                retry_after: Duration::from_secs(3),
+            }),
+        ] {
+            let response = error.response_in(Some(&realm));
+            let http: http::Response<String> = response.to_http();
+            assert_eq!(http.status().as_u16(), response.status);
+            assert_eq!(
+                crate::Refusal::from(error.clone()).status(),
+                response.status
+            );
+            let listed: Vec<(String, String)> = response
+                .headers()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect();
+            let sent: Vec<(String, String)> = http
+                .headers()
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_owned(),
+                        value.to_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            assert_eq!(sent, listed, "{error:?}");
+        }
+        assert_eq!(crate::Refusal::passage_not_configured().status(), 500);
     }
 }

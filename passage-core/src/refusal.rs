@@ -132,7 +132,10 @@ impl Refusal {
     /// assert_eq!(Refusal::from(AuthError::MissingToken).status(), 401);
     /// ```
     pub fn status(&self) -> u16 {
-        self.response().status
+        match &self.cause {
+            Cause::Auth(error) => error.status(),
+            Cause::PassageNotConfigured => ErrorResponse::passage_missing().status,
+        }
     }
 
     /// The whole answer: status, challenge (with the realm), `Retry-After` and a terse body.
