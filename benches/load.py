@@ -454,7 +454,7 @@ class Bench:
             rss0 = rss_kb(proc.pid)
             done, rss_points = 0, []
             while done < requests:
-                run = parse_wrk(self.wrk(port, script, 5))
+                run = parse_wrk(self.wrk(port, script, 1))
                 done += run["requests"]
                 rss_points.append(rss_kb(proc.pid))
             out.append({"case": case, "requests": done, "rss0": rss0, "points": rss_points})

@@ -77,6 +77,7 @@ impl Jwks {
             fetching: AtomicBool::new(false),
             epoch,
             quiet_until: AtomicU64::new(0),
+            refresh_at_nanos: AtomicU64::new(0),
             unknown_kids: quick_cache::sync::Cache::new(1024),
             pending_kids: quick_cache::sync::Cache::new(1024),
             fetches: AtomicU64::new(0),
@@ -194,8 +195,15 @@ pub(crate) struct Remote {
     state: Mutex<FetchState>,
     /// A fetch is in flight (a lock-free check for the hot path's refresh trigger).
     fetching: AtomicBool,
-    /// The instant `quiet_until` counts from.
+    /// The instant `quiet_until` and `refresh_at_nanos` count from.
     epoch: Instant,
+    /// When a refresh is scheduled for the end of the unknown-kid cooldown, its time in
+    /// nanoseconds after `epoch` (0: none). Until then an unknown kid can only be refused, so the
+    /// hot path refuses it without the lock or the pending-kid bookkeeping (a flood of distinct
+    /// unknown kids is the cheapest attack that reaches the key lookup). A kid first seen in that
+    /// window is not remembered as pending: if it is still unknown after the refresh, it may
+    /// cause one more refresh, one cooldown later, never more than one per cooldown.
+    refresh_at_nanos: AtomicU64,
     /// Nanoseconds after `epoch` before which a failed fetch may not be retried (0: none), so
     /// that during an outage the hot path does not take the lock to learn it must wait.
     quiet_until: AtomicU64,
@@ -245,6 +253,10 @@ impl Remote {
         arrived: Instant,
     ) -> Result<Arc<VerifyingKey>, AuthError> {
         let now = self.clock.now();
+        let refresh_at = self.refresh_at_nanos.load(Ordering::Acquire);
+        if refresh_at != 0 && self.nanos_since_epoch(now) < refresh_at {
+            return Err(unknown());
+        }
         if self.unknown_kids.get(kid).is_some_and(|until| now < until) {
             return Err(unknown());
         }
@@ -336,9 +348,18 @@ impl Remote {
                 return;
             }
             state.scheduled = true;
+            self.refresh_at_nanos
+                .store(self.nanos_since_epoch(at).max(1), Ordering::Release);
         }
         let weak = Arc::downgrade(self);
         runtime.spawn(scheduled_refresh(weak, at));
+    }
+
+    /// The scheduled refresh is over (it ran, or a fetch made it needless).
+    fn unschedule(&self) {
+        let mut state = self.lock();
+        state.scheduled = false;
+        self.refresh_at_nanos.store(0, Ordering::Release);
     }
 
     fn lock(&self) -> MutexGuard<'_, FetchState> {
@@ -578,11 +599,11 @@ async fn scheduled_refresh(remote: Weak<Remote>, at: Instant) {
                 .last_attempt
                 .is_some_and(|last| last + remote.settings.refresh_cooldown > at);
             if fetched_since {
-                remote.lock().scheduled = false;
+                remote.unschedule();
                 return;
             }
             if now >= at {
-                remote.lock().scheduled = false;
+                remote.unschedule();
                 let _ = remote.start(Cause::Scheduled);
                 return;
             }
@@ -746,5 +767,30 @@ mod tests {
         assert!(remote.key("b").await.is_err());
         assert!(remote.unknown_kids.get("b").is_some());
         assert_eq!(remote.fetches.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn unknown_kids_before_a_scheduled_refresh_are_refused_without_bookkeeping() {
+        let gate = Arc::new(tokio::sync::Semaphore::new(10));
+        let body = serde_json::json!({"keys": [jwk("a")]}).to_string();
+        let clock = ManualClock::new();
+        let remote = remote(server(body, gate).await, &clock);
+        assert!(remote.key("a").await.is_ok());
+        clock.advance(Duration::from_secs(1));
+        assert!(remote.key("b").await.is_err());
+        assert!(remote.lock().scheduled);
+        assert_ne!(remote.refresh_at_nanos.load(Ordering::Acquire), 0);
+        // Until the refresh: refused at once, nothing remembered, no fetch.
+        for kid in ["c", "d", "e"] {
+            assert!(remote.key(kid).await.is_err());
+            assert!(remote.pending_kids.get(kid).is_none(), "{kid}");
+        }
+        assert!(remote.key("a").await.is_ok(), "known kids are unaffected");
+        assert_eq!(remote.fetches.load(Ordering::Relaxed), 1);
+        // After the cooldown the slow path runs again: "c" gets its fetch.
+        clock.advance(Duration::from_secs(30));
+        assert!(remote.key("c").await.is_err());
+        assert_eq!(remote.fetches.load(Ordering::Relaxed), 2);
+        assert!(remote.unknown_kids.get("c").is_some());
     }
 }
