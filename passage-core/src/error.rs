@@ -212,7 +212,11 @@ impl ErrorResponse {
         if let Some(value) = self
             .challenge
             .as_ref()
-            .and_then(|c| http::HeaderValue::try_from(c.to_string()).ok())
+            .map(ToString::to_string)
+            // ASCII only, as `HeaderValue::from_str` required before (a realm set in code could
+            // hold anything).
+            .filter(|value| value.is_ascii())
+            .and_then(|value| http::HeaderValue::try_from(value).ok())
         {
             headers.insert(http::header::WWW_AUTHENTICATE, value);
         }

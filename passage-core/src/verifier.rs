@@ -2,8 +2,8 @@
 //! policy, with a cache of tokens already verified.
 //!
 //! Policy (everything else is refused): compact JWS with three segments of strict base64url;
-//! header `alg` exactly `RS256`, a `kid` found in the JWKS, and none of `crit`, `jku`, `x5u`,
-//! `x5c`, `jwk`; claims `iss` equal to `<auth origin>/v1/apps/<app id>`, `aud` (string or array)
+//! header (at most 1 KiB decoded) `alg` exactly `RS256`, a `kid` found in the JWKS, and none of
+//! `crit`, `jku`, `x5u`, `x5c`, `jwk`; claims `iss` equal to `<auth origin>/v1/apps/<app id>`, `aud` (string or array)
 //! containing the app ID, numeric `exp` required, `nbf` and `iat` honoured when present, `sub` a
 //! non-empty string. Signatures are checked with the key parsed once when the JWKS was loaded.
 
@@ -18,7 +18,7 @@ use serde::de::IgnoredAny;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{AuthError, InvalidTokenReason};
-use crate::jwks::{Jwks, MAX_KID_BYTES, VerifyingKey};
+use crate::jwks::{Jwks, MAX_KID_BYTES, MAX_MODULUS_BITS, VerifyingKey};
 use crate::token_source::{MAX_TOKEN_BYTES, check_token_shape};
 use crate::user_id::UserId;
 
@@ -105,14 +105,14 @@ pub(crate) struct Verifier {
 
 /// The largest signature decoded: an RS256 signature is as long as the key's modulus, at most
 /// 8192 bits.
-const MAX_SIGNATURE_BYTES: usize = 1024;
+const MAX_SIGNATURE_BYTES: usize = MAX_MODULUS_BITS / 8;
 
-/// The largest header decoded. A Passage header is about 60 bytes; the forbidden parameters that
-/// could make one long (`x5c`, `jwk`) are refused anyway.
+/// The largest header accepted, decoded (a longer one is `TooLarge`). A Passage header is about
+/// 60 bytes; the forbidden parameters that could make one long (`x5c`, `jwk`) are refused anyway.
 const MAX_HEADER_BYTES: usize = 1024;
 
-/// The header fields the policy reads, borrowed from the decoded header where they need no
-/// unescaping (no allocation on the verification path).
+/// The header fields the policy reads. `alg` is borrowed from the decoded header when it needs no
+/// unescaping; serde does not borrow inside an `Option`, so `kid` is a short allocation.
 #[derive(Deserialize)]
 struct Header<'a> {
     #[serde(borrow)]
@@ -229,6 +229,9 @@ impl Verifier {
         let (header, payload) = signing_input.split_once('.').ok_or_else(malformed)?;
         if payload.contains('.') {
             return Err(malformed());
+        }
+        if header.len() > MAX_HEADER_BYTES / 3 * 4 {
+            return Err(invalid(InvalidTokenReason::TooLarge));
         }
         let mut header_bytes = [0u8; MAX_HEADER_BYTES];
         let header = decode_segment_into(header, &mut header_bytes).ok_or_else(malformed)?;

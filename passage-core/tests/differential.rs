@@ -38,6 +38,8 @@ const STRICTER: &[R] = &[
     R::IssuedInFuture,
     // `sub` missing, empty or not a string: jsonwebtoken does not require a subject.
     R::MissingSubject,
+    // A header over 1 KiB decoded (Passage's is about 60 bytes), or a token over 8 KiB.
+    R::TooLarge,
 ];
 
 struct Keys {
@@ -381,6 +383,19 @@ fn stricter_forbidden_header_parameters() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn stricter_oversized_header() {
+    let mut header = rs256();
+    header["x-padding"] = json!("p".repeat(1100));
+    assert_stricter(header, base_claims(), R::TooLarge);
+    // Just under the limit is read as usual.
+    let mut header = rs256();
+    header["x-padding"] = json!("p".repeat(900));
+    let (ours, reference_accepts) = both(header, base_claims());
+    assert!(reference_accepts);
+    assert_eq!(ours.unwrap(), "u");
 }
 
 #[test]

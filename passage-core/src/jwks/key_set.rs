@@ -19,7 +19,7 @@ const JWK_BASE64: GeneralPurpose = GeneralPurpose::new(
 /// The longest `kid` a usable key may have.
 pub(crate) const MAX_KID_BYTES: usize = 256;
 const MIN_MODULUS_BITS: usize = 2048;
-const MAX_MODULUS_BITS: usize = 8192;
+pub(crate) const MAX_MODULUS_BITS: usize = 8192;
 
 /// One RS256 public key from the JWKS, parsed once.
 pub(crate) struct VerifyingKey {

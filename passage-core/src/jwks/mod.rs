@@ -34,7 +34,7 @@ use crate::config::JwksSettings;
 use crate::error::{AuthError, InvalidTokenReason, KeysUnavailableReason};
 use crate::telemetry::FetchOutcome;
 use fetch::{Fetched, Validators};
-pub(crate) use key_set::{Keys, MAX_KID_BYTES, VerifyingKey, parse_key_set};
+pub(crate) use key_set::{Keys, MAX_KID_BYTES, MAX_MODULUS_BITS, VerifyingKey, parse_key_set};
 
 /// A key set as fetched (or confirmed by a 304), with its freshness.
 struct KeySet {
@@ -198,8 +198,9 @@ pub(crate) struct Remote {
     /// The instant `quiet_until` and `refresh_at_nanos` count from.
     epoch: Instant,
     /// When a refresh is scheduled for the end of the unknown-kid cooldown, its time in
-    /// nanoseconds after `epoch` (0: none). Until then an unknown kid can only be refused, so the
-    /// hot path refuses it without the lock or the pending-kid bookkeeping (a flood of distinct
+    /// nanoseconds after `epoch` (0: none). Until then, and while no fetch is under way, an unknown
+    /// kid can only be refused, so the hot path refuses it without the lock or the pending-kid
+    /// bookkeeping (a flood of distinct
     /// unknown kids is the cheapest attack that reaches the key lookup). A kid first seen in that
     /// window is not remembered as pending: if it is still unknown after the refresh, it may
     /// cause one more refresh, one cooldown later, never more than one per cooldown.
@@ -253,8 +254,12 @@ impl Remote {
         arrived: Instant,
     ) -> Result<Arc<VerifyingKey>, AuthError> {
         let now = self.clock.now();
+        // (Unless a fetch is under way, which a rotated-in kid should wait for.)
         let refresh_at = self.refresh_at_nanos.load(Ordering::Acquire);
-        if refresh_at != 0 && self.nanos_since_epoch(now) < refresh_at {
+        if refresh_at != 0
+            && self.nanos_since_epoch(now) < refresh_at
+            && !self.fetching.load(Ordering::Acquire)
+        {
             return Err(unknown());
         }
         if self.unknown_kids.get(kid).is_some_and(|until| now < until) {
