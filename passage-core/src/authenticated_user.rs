@@ -61,7 +61,7 @@ impl AuthenticatedUser {
     /// }
     /// ```
     pub fn claims_map(&self) -> &serde_json::Map<String, serde_json::Value> {
-        &self.token.claims
+        self.token.claims()
     }
 
     /// The claims decoded into an app's own type (fields the type does not name are ignored,
@@ -78,7 +78,7 @@ impl AuthenticatedUser {
     /// }
     /// ```
     pub fn claims<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(serde_json::Value::Object(self.token.claims.clone()))
+        T::deserialize(serde_json::Value::Object(self.token.claims().clone()))
     }
 
     /// The Passage user ID (the token's `sub`).

@@ -9,6 +9,7 @@ mod error;
 mod jwks;
 pub mod management;
 mod passage;
+mod policy_claims;
 mod refusal;
 mod telemetry;
 mod token_source;

@@ -8,7 +8,7 @@
 //! non-empty string. Signatures are checked with the key parsed once when the JWKS was loaded.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose;
@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{AuthError, InvalidTokenReason};
 use crate::jwks::{Jwks, MAX_KID_BYTES, MAX_MODULUS_BITS, VerifyingKey};
+use crate::policy_claims::PolicyClaims;
 use crate::token_source::{MAX_TOKEN_BYTES, check_token_shape};
 use crate::user_id::UserId;
 
@@ -32,7 +33,20 @@ pub(crate) struct VerifiedToken {
     pub(crate) user_id: UserId,
     pub(crate) exp: i64,
     pub(crate) iat: Option<i64>,
-    pub(crate) claims: serde_json::Map<String, serde_json::Value>,
+    /// The claims as the token carries them (JSON text, an object).
+    payload: Box<str>,
+    /// The claims as a map, built the first time the application asks (most requests only need
+    /// the user ID, and a cached token then holds, and an evicted one frees, one string).
+    claims: OnceLock<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl VerifiedToken {
+    /// Every claim. The payload parsed as `PolicyClaims` when it was verified, so it is a JSON
+    /// object and parses as a map.
+    pub(crate) fn claims(&self) -> &serde_json::Map<String, serde_json::Value> {
+        self.claims
+            .get_or_init(|| serde_json::from_str(&self.payload).unwrap_or_default())
+    }
 }
 
 /// A verified token remembered until its `exp`, tied to the key that verified it.
@@ -265,39 +279,42 @@ impl Verifier {
             return Err(invalid(InvalidTokenReason::BadSignature));
         }
         let payload = decode_segment(payload).ok_or_else(malformed)?;
-        let claims: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(&payload)
-                .map_err(|_| invalid(InvalidTokenReason::InvalidClaims))?;
-        let verified = self.check_claims(claims, self.clock.unix_now())?;
+        let payload = String::from_utf8(payload)
+            .map_err(|_| invalid(InvalidTokenReason::InvalidClaims))?
+            .into_boxed_str();
+        let claims: PolicyClaims = serde_json::from_str(&payload)
+            .map_err(|_| invalid(InvalidTokenReason::InvalidClaims))?;
+        let verified = self.check_claims(&claims, payload, self.clock.unix_now())?;
         Ok((Arc::new(verified), key))
     }
 
     fn check_claims(
         &self,
-        claims: serde_json::Map<String, serde_json::Value>,
+        claims: &PolicyClaims,
+        payload: Box<str>,
         now: i64,
     ) -> Result<VerifiedToken, AuthError> {
         let exp =
-            numeric_date(&claims, "exp")?.ok_or(invalid(InvalidTokenReason::MissingExpiry))?;
+            numeric_date(claims.exp.as_ref())?.ok_or(invalid(InvalidTokenReason::MissingExpiry))?;
         if now >= exp.saturating_add(self.leeway) {
             return Err(invalid(InvalidTokenReason::Expired));
         }
         if exp.saturating_sub(now) > self.max_lifetime {
             return Err(invalid(InvalidTokenReason::ExpiryTooFar));
         }
-        if let Some(nbf) = numeric_date(&claims, "nbf")?
+        if let Some(nbf) = numeric_date(claims.nbf.as_ref())?
             && now.saturating_add(self.leeway) < nbf
         {
             return Err(invalid(InvalidTokenReason::NotYetValid));
         }
-        let iat = numeric_date(&claims, "iat")?;
+        let iat = numeric_date(claims.iat.as_ref())?;
         if iat.is_some_and(|iat| iat > now.saturating_add(self.leeway)) {
             return Err(invalid(InvalidTokenReason::IssuedInFuture));
         }
-        if claims.get("iss").and_then(serde_json::Value::as_str) != Some(self.issuer.as_str()) {
+        if claims.iss.as_ref().and_then(serde_json::Value::as_str) != Some(self.issuer.as_str()) {
             return Err(invalid(InvalidTokenReason::WrongIssuer));
         }
-        let audience_ok = match claims.get("aud") {
+        let audience_ok = match &claims.aud {
             Some(serde_json::Value::String(aud)) => *aud == self.app_id,
             Some(serde_json::Value::Array(auds)) => auds
                 .iter()
@@ -307,7 +324,7 @@ impl Verifier {
         if !audience_ok {
             return Err(invalid(InvalidTokenReason::WrongAudience));
         }
-        let user_id = match claims.get("sub") {
+        let user_id = match &claims.sub {
             Some(serde_json::Value::String(sub)) if !sub.is_empty() => UserId::from(sub.as_str()),
             _ => return Err(invalid(InvalidTokenReason::MissingSubject)),
         };
@@ -315,7 +332,8 @@ impl Verifier {
             user_id,
             exp,
             iat,
-            claims,
+            payload,
+            claims: OnceLock::new(),
         })
     }
 }
@@ -323,11 +341,8 @@ impl Verifier {
 /// A NumericDate claim: absent is `None`; present it must be a JSON integer from 0 to 2^53
 /// (a string `exp` is refused, unlike in jsonwebtoken before 12, CVE-2026-25537; so are
 /// fractions, negative times and magnitudes no JSON implementation carries exactly).
-fn numeric_date(
-    claims: &serde_json::Map<String, serde_json::Value>,
-    name: &str,
-) -> Result<Option<i64>, AuthError> {
-    match claims.get(name) {
+fn numeric_date(claim: Option<&serde_json::Value>) -> Result<Option<i64>, AuthError> {
+    match claim {
         None => Ok(None),
         Some(serde_json::Value::Number(n)) => n
             .as_i64()
@@ -361,9 +376,7 @@ mod tests {
     }
 
     fn date(value: serde_json::Value) -> Result<Option<i64>, AuthError> {
-        let mut claims = serde_json::Map::new();
-        claims.insert("exp".into(), value);
-        numeric_date(&claims, "exp")
+        numeric_date(Some(&value))
     }
 
     #[test]
