@@ -3,9 +3,10 @@
 //!
 //! Policy (everything else is refused): compact JWS with three segments of strict base64url;
 //! header (at most 1 KiB decoded) `alg` exactly `RS256`, a `kid` found in the JWKS, and none of
-//! `crit`, `jku`, `x5u`, `x5c`, `jwk`; claims `iss` equal to `<auth origin>/v1/apps/<app id>`, `aud` (string or array)
-//! containing the app ID, numeric `exp` required, `nbf` and `iat` honoured when present, `sub` a
-//! non-empty string. Signatures are checked with the key parsed once when the JWKS was loaded.
+//! `crit`, `jku`, `x5u`, `x5c`, `jwk`; claims `iss` equal to `<auth origin>/v1/apps/<app id>`,
+//! `aud` (string or array) containing the app ID, numeric `exp` required, `nbf` and `iat`
+//! honoured when present, `sub` a non-empty string. Signatures are checked with the key parsed
+//! once when the JWKS was loaded.
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
@@ -159,6 +160,38 @@ fn decode_segment_into<'b>(segment: &str, buffer: &'b mut [u8]) -> Option<&'b [u
     buffer.get(..len)
 }
 
+/// Checks a token's header segment and returns its `kid`. Synchronous, so that the stack buffer
+/// it decodes into is never part of the verification's future.
+fn header_kid(segment: &str) -> Result<String, AuthError> {
+    let malformed = || invalid(InvalidTokenReason::Malformed);
+    if segment.len() > MAX_HEADER_BYTES / 3 * 4 {
+        return Err(invalid(InvalidTokenReason::TooLarge));
+    }
+    let mut buffer = [0u8; MAX_HEADER_BYTES];
+    let header = decode_segment_into(segment, &mut buffer).ok_or_else(malformed)?;
+    let header: Header<'_> = serde_json::from_slice(header).map_err(|_| malformed())?;
+    if header.alg != "RS256" {
+        return Err(invalid(InvalidTokenReason::UnsupportedAlgorithm));
+    }
+    if header.crit.is_some()
+        || header.jku.is_some()
+        || header.jwk.is_some()
+        || header.x5u.is_some()
+        || header.x5c.is_some()
+    {
+        return Err(invalid(InvalidTokenReason::ForbiddenHeader));
+    }
+    let kid = header
+        .kid
+        .filter(|kid| !kid.is_empty())
+        .ok_or_else(|| invalid(InvalidTokenReason::MissingKeyId))?;
+    if kid.len() > MAX_KID_BYTES {
+        // No usable JWK has such a kid: refuse without a lookup (or a negative-cache entry).
+        return Err(invalid(InvalidTokenReason::UnknownKeyId));
+    }
+    Ok(kid.into_owned())
+}
+
 impl Verifier {
     /// A verifier whose keys come from the app's JWKS URL.
     pub(crate) fn new(config: &Config, http: reqwest::Client) -> Self {
@@ -244,31 +277,7 @@ impl Verifier {
         if payload.contains('.') {
             return Err(malformed());
         }
-        if header.len() > MAX_HEADER_BYTES / 3 * 4 {
-            return Err(invalid(InvalidTokenReason::TooLarge));
-        }
-        let mut header_bytes = [0u8; MAX_HEADER_BYTES];
-        let header = decode_segment_into(header, &mut header_bytes).ok_or_else(malformed)?;
-        let header: Header<'_> = serde_json::from_slice(header).map_err(|_| malformed())?;
-        if header.alg != "RS256" {
-            return Err(invalid(InvalidTokenReason::UnsupportedAlgorithm));
-        }
-        if header.crit.is_some()
-            || header.jku.is_some()
-            || header.jwk.is_some()
-            || header.x5u.is_some()
-            || header.x5c.is_some()
-        {
-            return Err(invalid(InvalidTokenReason::ForbiddenHeader));
-        }
-        let kid = header
-            .kid
-            .filter(|kid| !kid.is_empty())
-            .ok_or_else(|| invalid(InvalidTokenReason::MissingKeyId))?;
-        if kid.len() > MAX_KID_BYTES {
-            // No usable JWK has such a kid: refuse without a lookup (or a negative-cache entry).
-            return Err(invalid(InvalidTokenReason::UnknownKeyId));
-        }
+        let kid = header_kid(header)?;
         // The key first: a token with an unknown kid (a flood of them is the cheapest attack
         // that gets this far) is refused without decoding its 700 bytes of payload and signature.
         let key = self.jwks.key(&kid).await?;
