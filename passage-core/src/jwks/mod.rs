@@ -751,13 +751,19 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn only_a_fetch_started_after_a_kid_was_seen_makes_it_unknown() {
+    /// A remote whose JWKS lists kid "a", after its first fetch.
+    async fn serving_a(clock: &ManualClock) -> Arc<Remote> {
         let gate = Arc::new(tokio::sync::Semaphore::new(10));
         let body = serde_json::json!({"keys": [jwk("a")]}).to_string();
-        let clock = ManualClock::new();
-        let remote = remote(server(body, gate).await, &clock);
+        let remote = remote(server(body, gate).await, clock);
         assert!(remote.key("a").await.is_ok());
+        remote
+    }
+
+    #[tokio::test]
+    async fn only_a_fetch_started_after_a_kid_was_seen_makes_it_unknown() {
+        let clock = ManualClock::new();
+        let remote = serving_a(&clock).await;
         // Within the cooldown: refused, but not remembered as unknown.
         clock.advance(Duration::from_secs(1));
         assert!(remote.key("b").await.is_err());
@@ -776,11 +782,8 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_kids_before_a_scheduled_refresh_are_refused_without_bookkeeping() {
-        let gate = Arc::new(tokio::sync::Semaphore::new(10));
-        let body = serde_json::json!({"keys": [jwk("a")]}).to_string();
         let clock = ManualClock::new();
-        let remote = remote(server(body, gate).await, &clock);
-        assert!(remote.key("a").await.is_ok());
+        let remote = serving_a(&clock).await;
         clock.advance(Duration::from_secs(1));
         assert!(remote.key("b").await.is_err());
         assert!(remote.lock().scheduled);
