@@ -10,11 +10,10 @@ use crate::error::AuthError;
 #[cfg(feature = "metrics")]
 use crate::error::{InvalidTokenReason, KeysUnavailableReason};
 
-/// Metric names.
+/// Metric names (the two counters every request touches are literals at their call sites, so
+/// that their keys are `static`).
 #[cfg(feature = "metrics")]
 mod names {
-    pub(crate) const VERIFICATIONS: &str = "passage_verifications_total";
-    pub(crate) const TOKEN_CACHE: &str = "passage_token_cache_total";
     pub(crate) const JWKS_FETCHES: &str = "passage_jwks_fetches_total";
     pub(crate) const JWKS_FETCH_DURATION: &str = "passage_jwks_fetch_duration_seconds";
     pub(crate) const KEYS_UNAVAILABLE: &str = "passage_keys_unavailable_total";
@@ -22,23 +21,30 @@ mod names {
     pub(crate) const MANAGEMENT_CALL_DURATION: &str = "passage_management_call_duration_seconds";
 }
 
+/// Counts one verification outcome. The names and labels are literals, so each call site's key
+/// is a `static` with its hash computed at compile time: the recorder's lookup is all that runs
+/// per request (labels from variables would allocate and hash a key on every call).
+#[cfg(feature = "metrics")]
+macro_rules! count_verification {
+    ($outcome:literal, $reason:tt) => {
+        ::metrics::counter!("passage_verifications_total", "outcome" => $outcome, "reason" => $reason)
+            .increment(1)
+    };
+}
+
 /// The outcome of one authentication (extraction and verification).
 #[inline]
 pub(crate) fn verification<T>(outcome: &Result<T, AuthError>) {
     #[cfg(feature = "metrics")]
-    {
-        let (label, reason) = match outcome {
-            Ok(_) => ("valid", "none"),
-            Err(AuthError::MissingToken) => ("missing_token", "none"),
-            Err(AuthError::InvalidToken(reason)) => ("invalid_token", invalid_label(*reason)),
-            Err(AuthError::KeysUnavailable(reason)) => {
-                let reason = unavailable_label(reason);
-                ::metrics::counter!(names::KEYS_UNAVAILABLE, "reason" => reason).increment(1);
-                ("keys_unavailable", reason)
-            }
-        };
-        ::metrics::counter!(names::VERIFICATIONS, "outcome" => label, "reason" => reason)
-            .increment(1);
+    match outcome {
+        Ok(_) => count_verification!("valid", "none"),
+        Err(AuthError::MissingToken) => count_verification!("missing_token", "none"),
+        Err(AuthError::InvalidToken(reason)) => invalid_token(*reason),
+        Err(AuthError::KeysUnavailable(reason)) => {
+            let reason = unavailable_label(reason);
+            ::metrics::counter!(names::KEYS_UNAVAILABLE, "reason" => reason).increment(1);
+            count_verification!("keys_unavailable", reason);
+        }
     }
     #[cfg(not(feature = "metrics"))]
     let _ = outcome;
@@ -50,9 +56,9 @@ pub(crate) fn token_cache(hit: bool) {
     #[cfg(feature = "metrics")]
     {
         if hit {
-            ::metrics::counter!(names::TOKEN_CACHE, "result" => "hit").increment(1);
+            ::metrics::counter!("passage_token_cache_total", "result" => "hit").increment(1);
         } else {
-            ::metrics::counter!(names::TOKEN_CACHE, "result" => "miss").increment(1);
+            ::metrics::counter!("passage_token_cache_total", "result" => "miss").increment(1);
         }
     }
     #[cfg(not(feature = "metrics"))]
@@ -118,24 +124,25 @@ pub(crate) fn management_call(
 }
 
 #[cfg(feature = "metrics")]
-fn invalid_label(reason: InvalidTokenReason) -> &'static str {
+fn invalid_token(reason: InvalidTokenReason) {
+    use InvalidTokenReason as R;
     match reason {
-        InvalidTokenReason::Malformed => "malformed",
-        InvalidTokenReason::TooLarge => "too_large",
-        InvalidTokenReason::UnsupportedAlgorithm => "unsupported_algorithm",
-        InvalidTokenReason::MissingKeyId => "missing_key_id",
-        InvalidTokenReason::UnknownKeyId => "unknown_key_id",
-        InvalidTokenReason::ForbiddenHeader => "forbidden_header",
-        InvalidTokenReason::BadSignature => "bad_signature",
-        InvalidTokenReason::Expired => "expired",
-        InvalidTokenReason::NotYetValid => "not_yet_valid",
-        InvalidTokenReason::IssuedInFuture => "issued_in_future",
-        InvalidTokenReason::ExpiryTooFar => "expiry_too_far",
-        InvalidTokenReason::MissingExpiry => "missing_expiry",
-        InvalidTokenReason::WrongIssuer => "wrong_issuer",
-        InvalidTokenReason::WrongAudience => "wrong_audience",
-        InvalidTokenReason::MissingSubject => "missing_subject",
-        InvalidTokenReason::InvalidClaims => "invalid_claims",
+        R::Malformed => count_verification!("invalid_token", "malformed"),
+        R::TooLarge => count_verification!("invalid_token", "too_large"),
+        R::UnsupportedAlgorithm => count_verification!("invalid_token", "unsupported_algorithm"),
+        R::MissingKeyId => count_verification!("invalid_token", "missing_key_id"),
+        R::UnknownKeyId => count_verification!("invalid_token", "unknown_key_id"),
+        R::ForbiddenHeader => count_verification!("invalid_token", "forbidden_header"),
+        R::BadSignature => count_verification!("invalid_token", "bad_signature"),
+        R::Expired => count_verification!("invalid_token", "expired"),
+        R::NotYetValid => count_verification!("invalid_token", "not_yet_valid"),
+        R::IssuedInFuture => count_verification!("invalid_token", "issued_in_future"),
+        R::ExpiryTooFar => count_verification!("invalid_token", "expiry_too_far"),
+        R::MissingExpiry => count_verification!("invalid_token", "missing_expiry"),
+        R::WrongIssuer => count_verification!("invalid_token", "wrong_issuer"),
+        R::WrongAudience => count_verification!("invalid_token", "wrong_audience"),
+        R::MissingSubject => count_verification!("invalid_token", "missing_subject"),
+        R::InvalidClaims => count_verification!("invalid_token", "invalid_claims"),
     }
 }
 

@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{AuthError, InvalidTokenReason};
 use crate::jwks::{Jwks, MAX_KID_BYTES, MAX_MODULUS_BITS, VerifyingKey};
-use crate::policy_claims::PolicyClaims;
+use crate::policy_claims::{Claim, PolicyClaims};
 use crate::token_source::{MAX_TOKEN_BYTES, check_token_shape};
 use crate::user_id::UserId;
 
@@ -62,7 +62,10 @@ struct CachedToken {
 /// every entry whose hash tag matches: so equality looks at the end first (the signature, where
 /// any two tokens differ), with a constant-time compare of the last bytes, and walks the rest
 /// only when those match. Profiled under load (docs/BENCHMARKS.md), whole-token `memcmp` on
-/// cache misses cost more than the RSA check.
+/// cache misses cost more than the RSA check. For the same reason the hash reads only the last
+/// [`HASHED_BYTES`]: they are the end of the signature, which differs between any two tokens
+/// Passage signed, and only verified tokens are ever inserted, so nobody can fill the cache
+/// with colliding keys.
 struct TokenKey(Box<str>);
 
 /// A borrowed token, to look the cache up without allocating.
@@ -90,15 +93,23 @@ impl PartialEq for TokenKey {
 
 impl Eq for TokenKey {}
 
+/// Bytes of a token the cache hashes: its end (see [`TokenKey`]).
+const HASHED_BYTES: usize = 32;
+
+fn hash_token<H: std::hash::Hasher>(token: &str, state: &mut H) {
+    let bytes = token.as_bytes();
+    std::hash::Hash::hash(&bytes[bytes.len().saturating_sub(HASHED_BYTES)..], state);
+}
+
 impl std::hash::Hash for TokenKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+        hash_token(&self.0, state);
     }
 }
 
 impl std::hash::Hash for TokenRef<'_> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+        hash_token(self.0, state);
     }
 }
 
@@ -145,9 +156,15 @@ fn invalid(reason: InvalidTokenReason) -> AuthError {
     AuthError::InvalidToken(reason)
 }
 
-/// Token segments are strict base64url: no padding, canonical trailing bits.
+/// Token segments are strict base64url: no padding, canonical trailing bits. The vector is
+/// allocated at the decoded length (which `decode` only estimates), so turning it into a boxed
+/// string keeps the allocation.
 fn decode_segment(segment: &str) -> Option<Vec<u8>> {
-    general_purpose::URL_SAFE_NO_PAD.decode(segment).ok()
+    let len = segment.len() / 4 * 3 + (segment.len() % 4).saturating_sub(1);
+    let mut bytes = vec![0; len];
+    let written = decode_segment_into(segment, &mut bytes)?.len();
+    bytes.truncate(written);
+    Some(bytes)
 }
 
 /// Like [`decode_segment`], into `buffer` (on the stack, for the short segments): `None` when
@@ -291,18 +308,26 @@ impl Verifier {
         let payload = String::from_utf8(payload)
             .map_err(|_| invalid(InvalidTokenReason::InvalidClaims))?
             .into_boxed_str();
-        let claims: PolicyClaims = serde_json::from_str(&payload)
+        let claims: PolicyClaims<'_> = serde_json::from_str(&payload)
             .map_err(|_| invalid(InvalidTokenReason::InvalidClaims))?;
-        let verified = self.check_claims(&claims, payload, self.clock.unix_now())?;
+        let (user_id, exp, iat) = self.check_claims(&claims, self.clock.unix_now())?;
+        drop(claims);
+        let verified = VerifiedToken {
+            user_id,
+            exp,
+            iat,
+            payload,
+            claims: OnceLock::new(),
+        };
         Ok((Arc::new(verified), key))
     }
 
+    /// Applies the policy to the claims; returns the user ID, `exp` and `iat`.
     fn check_claims(
         &self,
-        claims: &PolicyClaims,
-        payload: Box<str>,
+        claims: &PolicyClaims<'_>,
         now: i64,
-    ) -> Result<VerifiedToken, AuthError> {
+    ) -> Result<(UserId, i64, Option<i64>), AuthError> {
         let exp =
             numeric_date(claims.exp.as_ref())?.ok_or(invalid(InvalidTokenReason::MissingExpiry))?;
         if now >= exp.saturating_add(self.leeway) {
@@ -320,30 +345,21 @@ impl Verifier {
         if iat.is_some_and(|iat| iat > now.saturating_add(self.leeway)) {
             return Err(invalid(InvalidTokenReason::IssuedInFuture));
         }
-        if claims.iss.as_ref().and_then(serde_json::Value::as_str) != Some(self.issuer.as_str()) {
+        if claims.iss.as_ref().and_then(Claim::as_str) != Some(self.issuer.as_str()) {
             return Err(invalid(InvalidTokenReason::WrongIssuer));
         }
-        let audience_ok = match &claims.aud {
-            Some(serde_json::Value::String(aud)) => *aud == self.app_id,
-            Some(serde_json::Value::Array(auds)) => auds
-                .iter()
-                .any(|aud| aud.as_str() == Some(self.app_id.as_str())),
-            _ => false,
-        };
-        if !audience_ok {
+        if !claims
+            .aud
+            .as_ref()
+            .is_some_and(|aud| aud.names(&self.app_id))
+        {
             return Err(invalid(InvalidTokenReason::WrongAudience));
         }
-        let user_id = match &claims.sub {
-            Some(serde_json::Value::String(sub)) if !sub.is_empty() => UserId::from(sub.as_str()),
+        let user_id = match claims.sub.as_ref().and_then(Claim::as_str) {
+            Some(sub) if !sub.is_empty() => UserId::from(sub),
             _ => return Err(invalid(InvalidTokenReason::MissingSubject)),
         };
-        Ok(VerifiedToken {
-            user_id,
-            exp,
-            iat,
-            payload,
-            claims: OnceLock::new(),
-        })
+        Ok((user_id, exp, iat))
     }
 }
 
@@ -384,6 +400,33 @@ mod tests {
         assert!(same_token("a.b", "a.b") && !same_token("a.b", "a.c"));
     }
 
+    #[test]
+    fn cache_keys_hash_the_token_end() {
+        use std::hash::BuildHasher;
+        let state = std::collections::hash_map::RandomState::new();
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg";
+        // The owned key and the borrowed query hash alike (the cache's lookups rely on it).
+        for token in [token, "a.b", ""] {
+            assert_eq!(
+                state.hash_one(TokenKey(token.into())),
+                state.hash_one(TokenRef(token))
+            );
+        }
+        // Only the end is hashed: tokens differing before it collide, and equality (which
+        // reads every byte) still tells them apart.
+        let other = token.replacen("eyJzdWIiOiJ1In0", "eyJzdWIiOiJ2In0", 1);
+        assert_eq!(
+            state.hash_one(TokenRef(token)),
+            state.hash_one(TokenRef(&other))
+        );
+        assert!(!same_token(token, &other));
+        let other_end = format!("{}x", &token[..token.len() - 1]);
+        assert_ne!(
+            state.hash_one(TokenRef(token)),
+            state.hash_one(TokenRef(&other_end))
+        );
+    }
+
     fn date(value: serde_json::Value) -> Result<Option<i64>, AuthError> {
         numeric_date(Some(&value))
     }
@@ -418,6 +461,21 @@ mod tests {
     #[test]
     fn token_segments_are_strict() {
         assert_eq!(decode_segment("YQ").unwrap(), b"a");
+        for (segment, decoded) in [
+            ("YWJj", &b"abc"[..]),
+            ("YWJjZA", b"abcd"),
+            ("YWJjZGU", b"abcde"),
+        ] {
+            let bytes = decode_segment(segment).unwrap();
+            assert_eq!(
+                (bytes.as_slice(), bytes.capacity()),
+                (decoded, decoded.len())
+            );
+        }
+        assert!(
+            decode_segment("YWJjZ").is_none(),
+            "a length no encoding has"
+        );
         assert!(decode_segment("YQ==").is_none());
         assert!(
             decode_segment("YR").is_none(),
