@@ -2,7 +2,7 @@
 //! header map seen as a [`TokenSource`].
 
 use actix_web::dev::Payload;
-use actix_web::http::header::HeaderMap;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures::future::LocalBoxFuture;
 use passage_core::{AuthenticatedUser, TokenSource, UserId};
@@ -44,7 +44,13 @@ impl<'h> RequestHeaders<'h> {
 
 impl TokenSource for RequestHeaders<'_> {
     fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.0.get_all(name).map(|value| value.as_bytes())
+        // The names the core asks for, as constants: a `&str` name is parsed on every lookup.
+        let values = match name {
+            "authorization" => self.0.get_all(header::AUTHORIZATION),
+            "cookie" => self.0.get_all(header::COOKIE),
+            other => self.0.get_all(other),
+        };
+        values.map(|value| value.as_bytes())
     }
 }
 

@@ -35,9 +35,14 @@ pub trait TokenSource {
 
 impl TokenSource for http::HeaderMap {
     fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.get_all(name)
-            .into_iter()
-            .map(http::HeaderValue::as_bytes)
+        // The names the extraction asks for, as constants: a `&str` name is parsed and
+        // lower-cased on every lookup.
+        let values = match name {
+            "authorization" => self.get_all(http::header::AUTHORIZATION),
+            "cookie" => self.get_all(http::header::COOKIE),
+            other => self.get_all(other),
+        };
+        values.into_iter().map(http::HeaderValue::as_bytes)
     }
 }
 
@@ -258,6 +263,21 @@ mod tests {
             r,
             Err(AuthError::InvalidToken(InvalidTokenReason::Malformed))
         )
+    }
+
+    #[test]
+    fn header_maps_hand_over_every_value_of_a_name() {
+        let map = headers(&[
+            ("authorization", b"Bearer a"),
+            ("Cookie", b"x=1"),
+            ("cookie", b"y=2"),
+            ("x-other", b"z"),
+        ]);
+        let values = |name| map.header_values(name).collect::<Vec<_>>();
+        assert_eq!(values("authorization"), [b"Bearer a"]);
+        assert_eq!(values("cookie"), [&b"x=1"[..], b"y=2"]);
+        assert_eq!(values("x-other"), [b"z"]);
+        assert!(values("x-absent").is_empty());
     }
 
     #[test]

@@ -36,8 +36,10 @@ impl VerifyingKey {
     }
 }
 
-/// The usable keys of one JWKS document, by `kid`.
-pub(crate) type Keys = HashMap<Box<str>, Arc<VerifyingKey>>;
+/// The usable keys of one JWKS document, by `kid`. Every verification and every token-cache hit
+/// looks its key up here, so the map hashes with `quick_cache`'s fast seeded hasher instead of
+/// SipHash: entries come only from the JWKS, and a token's `kid` can only be looked up.
+pub(crate) type Keys = HashMap<Box<str>, Arc<VerifyingKey>, quick_cache::DefaultHashBuilder>;
 
 #[derive(Deserialize)]
 struct RawKeySet {
@@ -72,7 +74,7 @@ pub(crate) fn parse_key_set(
             *kid_counts.entry(kid).or_default() += 1;
         }
     }
-    let mut keys = HashMap::new();
+    let mut keys = Keys::default();
     for value in &raw.keys {
         let Some(key) = usable_key(value) else {
             continue;
