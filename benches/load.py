@@ -433,12 +433,14 @@ class Bench:
             total = hits + cache1["miss"] - cache0["miss"]
             hit_ratio = hits / total if total else None
         expect_ok = case in ("control", "warm", "verified")
-        for run in runs + paced:
-            wrong = run["non2xx"] if expect_ok else run["requests"] - run["non2xx"]
+        checks = [(run, expect_ok, case) for run in runs + paced]
+        checks += [(run, True, "control (paired)") for run in controls]
+        for run, ok, name in checks:
+            wrong = run["non2xx"] if ok else run["requests"] - run["non2xx"]
             if wrong or run["errors"]:
-                raise SystemExit(f"load: {case}: {wrong} answers of the wrong kind, "
+                raise SystemExit(f"load: {name}: {wrong} answers of the wrong kind, "
                                  f"{run['errors']} socket errors")
-        return {"case": case, "runs": runs, "controls": controls or runs, "jwks": jwks,
+        return {"case": case, "runs": runs, "controls": controls, "jwks": jwks,
                 "hit_ratio": hit_ratio, "paced": paced,
                 "seconds": time.monotonic() - started}
 
@@ -502,8 +504,9 @@ def summarise(name, results, floor):
         med = statistics.median(cpu)
         user = statistics.median(x["user_us"] for x in runs)
         p99 = statistics.median(x["p99_us"] for x in runs)
-        control = statistics.median(x["cpu_us"] for x in r["controls"])
-        control_user = statistics.median(x["user_us"] for x in r["controls"])
+        controls = r["controls"] or runs  # the control is its own
+        control = statistics.median(x["cpu_us"] for x in controls)
+        control_user = statistics.median(x["user_us"] for x in controls)
         extra[r["case"]], extra_user[r["case"]] = med - control, user - control_user
         paired[r["case"]] = control
         paced = {key: paced_median(r, key) for key in ("rps", "p50_us", "p99_us")}
@@ -521,7 +524,7 @@ def summarise(name, results, floor):
             f"{p99_ratio[r['case']]:.2f} | "
             f"{runs[0]['rss0'] / 1024:.1f} → {runs[-1]['rss1'] / 1024:.1f} MB | {r['jwks']} | "
             f"{'-' if r['hit_ratio'] is None else format(r['hit_ratio'], '.0%')} | "
-            f"{sum(x['attempts'] - 1 for x in runs)} |")
+            f"{sum(x['attempts'] - 1 for x in runs + r['controls'])} |")
     lines += ["", f"Targets (RSA floor in this run: {floor:.2f} µs):", ""]
 
     def target(label, value, ok):

@@ -4,9 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{
-    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 /// `iss`, `aud`, `sub`, `exp`, `nbf` and `iat` of a token's claims, read as `serde_json` would
@@ -53,6 +51,61 @@ impl Claim<'_> {
             Self::Strings(texts) => texts.iter().any(|text| text == value),
             Self::Other => false,
         }
+    }
+}
+
+/// A JSON value read the way `serde_json::Value` reads one (nesting depth, string escapes, number
+/// range), then dropped without allocating. `IgnoredAny` would skip it without those checks, and a
+/// payload that cannot be read into a map of claims must not verify (`claims_map()` reads it so).
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        Ok(Checked)
     }
 }
 
@@ -103,7 +156,7 @@ impl<'de> Visitor<'de> for ClaimVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Claim<'de>, A::Error> {
         if self.in_array {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            while seq.next_element::<Checked>()?.is_some() {}
             return Ok(Claim::Other);
         }
         let mut texts = Vec::new();
@@ -116,7 +169,7 @@ impl<'de> Visitor<'de> for ClaimVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claim<'de>, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        while map.next_entry::<Checked, Checked>()?.is_some() {}
         Ok(Claim::Other)
     }
 }
@@ -187,7 +240,7 @@ impl<'de> Deserialize<'de> for PolicyClaims<'de> {
                         Name::Nbf => claims.nbf = Some(map.next_value()?),
                         Name::Iat => claims.iat = Some(map.next_value()?),
                         Name::Other => {
-                            map.next_value::<IgnoredAny>()?;
+                            map.next_value::<Checked>()?;
                         }
                     }
                 }
@@ -255,7 +308,9 @@ mod tests {
                 assert_eq!(map.get(name), value.as_ref(), "{payload}: {name}");
             }
         }
-        for not_an_object in [
+        let deep = format!(r#"{{"aud":["x",{}1{}]}}"#, "[".repeat(200), "]".repeat(200));
+        let deep_other = format!(r#"{{"x":{}1{}}}"#, "[".repeat(200), "]".repeat(200));
+        for refused in [
             "[1,2]",
             "null",
             "5",
@@ -263,10 +318,24 @@ mod tests {
             r#"{"exp":}"#,
             r#"{"a":1"#,
             r#"{"aud":[1,}"#,
+            // What a map of claims refuses anywhere in the payload: nesting beyond serde_json's
+            // limit, lone surrogates, numbers beyond an f64.
+            &deep,
+            &deep_other,
+            r#"{"sub":{"\ud800":1}}"#,
+            r#"{"aud":[["\udc00"]]}"#,
+            r#"{"other":"\ud800"}"#,
+            r#"{"iss":{"a":1e400}}"#,
+            r#"{"aud":[[1e400]]}"#,
+            r#"{"other":[1e400]}"#,
         ] {
             assert!(
-                serde_json::from_str::<PolicyClaims<'_>>(not_an_object).is_err(),
-                "{not_an_object}"
+                serde_json::from_str::<serde_json::Map<String, Value>>(refused).is_err(),
+                "a map reads {refused}"
+            );
+            assert!(
+                serde_json::from_str::<PolicyClaims<'_>>(refused).is_err(),
+                "{refused}"
             );
         }
     }
