@@ -54,65 +54,35 @@ impl Claim<'_> {
     }
 }
 
-/// A JSON value read the way `serde_json::Value` reads one (nesting depth, string escapes, number
-/// range), then dropped without allocating. `IgnoredAny` would skip it without those checks, and a
-/// payload that cannot be read into a map of claims must not verify (`claims_map()` reads it so).
-struct Checked;
-
-impl<'de> Deserialize<'de> for Checked {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(CheckedVisitor)
-    }
+/// How [`ClaimVisitor`] reads a value. Every mode reads it the way `serde_json::Value` would
+/// (nesting depth, string escapes, number range), so that a payload no map of claims can read
+/// does not verify (`claims_map()` reads it so; `IgnoredAny` would skip without those checks).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A claim's value: a string, or an array's strings.
+    Claim,
+    /// An element of a claim's array: a string; a nested array is `Other`.
+    Element,
+    /// Anything else: checked and dropped without allocating (`Other`).
+    Check,
 }
 
-struct CheckedVisitor;
-
-impl<'de> Visitor<'de> for CheckedVisitor {
-    type Value = Checked;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-        while map.next_entry::<Checked, Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-}
-
-/// Reads one claim value; `in_array` for an array's elements, whose own arrays are `Other`.
+/// Reads one JSON value in a [`Mode`].
 #[derive(Clone, Copy)]
 struct ClaimVisitor {
-    in_array: bool,
+    mode: Mode,
+}
+
+impl ClaimVisitor {
+    const CLAIM: Self = Self { mode: Mode::Claim };
+    const CHECK: Self = Self { mode: Mode::Check };
+
+    fn text<'de>(self, text: impl FnOnce() -> Cow<'de, str>) -> Claim<'de> {
+        match self.mode {
+            Mode::Check => Claim::Other,
+            Mode::Claim | Mode::Element => Claim::String(text()),
+        }
+    }
 }
 
 impl<'de> Visitor<'de> for ClaimVisitor {
@@ -123,15 +93,15 @@ impl<'de> Visitor<'de> for ClaimVisitor {
     }
 
     fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<Claim<'de>, E> {
-        Ok(Claim::String(Cow::Borrowed(text)))
+        Ok(self.text(|| Cow::Borrowed(text)))
     }
 
     fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Claim<'de>, E> {
-        Ok(Claim::String(Cow::Owned(text.to_owned())))
+        Ok(self.text(|| Cow::Owned(text.to_owned())))
     }
 
     fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Claim<'de>, E> {
-        Ok(Claim::String(Cow::Owned(text)))
+        Ok(self.text(|| Cow::Owned(text)))
     }
 
     fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Claim<'de>, E> {
@@ -155,12 +125,15 @@ impl<'de> Visitor<'de> for ClaimVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Claim<'de>, A::Error> {
-        if self.in_array {
-            while seq.next_element::<Checked>()?.is_some() {}
+        if self.mode != Mode::Claim {
+            while seq.next_element_seed(Self::CHECK)?.is_some() {}
             return Ok(Claim::Other);
         }
         let mut texts = Vec::new();
-        while let Some(element) = seq.next_element_seed(ClaimVisitor { in_array: true })? {
+        let element = Self {
+            mode: Mode::Element,
+        };
+        while let Some(element) = seq.next_element_seed(element)? {
             if let Claim::String(text) = element {
                 texts.push(text);
             }
@@ -169,7 +142,7 @@ impl<'de> Visitor<'de> for ClaimVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claim<'de>, A::Error> {
-        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        while map.next_entry_seed(Self::CHECK, Self::CHECK)?.is_some() {}
         Ok(Claim::Other)
     }
 }
@@ -230,17 +203,16 @@ impl<'de> Deserialize<'de> for PolicyClaims<'de> {
                 mut map: A,
             ) -> Result<PolicyClaims<'de>, A::Error> {
                 let mut claims = PolicyClaims::default();
-                let text = ClaimVisitor { in_array: false };
                 while let Some(name) = map.next_key::<Name>()? {
                     match name {
-                        Name::Iss => claims.iss = Some(map.next_value_seed(text)?),
-                        Name::Aud => claims.aud = Some(map.next_value_seed(text)?),
-                        Name::Sub => claims.sub = Some(map.next_value_seed(text)?),
+                        Name::Iss => claims.iss = Some(map.next_value_seed(ClaimVisitor::CLAIM)?),
+                        Name::Aud => claims.aud = Some(map.next_value_seed(ClaimVisitor::CLAIM)?),
+                        Name::Sub => claims.sub = Some(map.next_value_seed(ClaimVisitor::CLAIM)?),
                         Name::Exp => claims.exp = Some(map.next_value()?),
                         Name::Nbf => claims.nbf = Some(map.next_value()?),
                         Name::Iat => claims.iat = Some(map.next_value()?),
                         Name::Other => {
-                            map.next_value::<Checked>()?;
+                            map.next_value_seed(ClaimVisitor::CHECK)?;
                         }
                     }
                 }
